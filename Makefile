@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vpt: out-of-tree build.  `make` builds both modules against KDIR;
+# `make KVER=6.12` against the cached Debian 6.12 headers.  `make run` is
+# the demo in a VM, `make check` every check and test (see README.md).
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+DEPS := $(TOP)/tools/deps.sh
+KVER ?=
+
+ifeq ($(KVER),)
+KDIR ?= $(wildcard /lib/modules/$(shell uname -r)/build)
+endif
+ifeq ($(KDIR),)
+KDIR = $(shell $(DEPS) | sed -n 's/^KDIR_$(or $(KVER),6.1)=//p')
+endif
+
+.PHONY: all modules clean selftests check run bench
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(TOP) W=$(W) C=$(C) modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	$(MAKE) -C tools/testing/selftests/vpt clean
+	rm -rf $(TOP)/out
+
+selftests:
+	$(MAKE) -C tools/testing/selftests/vpt
+
+# Both kernels with W=1 and sparse, checkpatch, then the VM matrix.
+check:
+	$(TOP)/tools/testing/check.sh
+
+run:
+	$(TOP)/tools/testing/vm/run.sh --demo $(if $(KVER),--kver $(KVER)) \
+		$(if $(AW),--aw $(AW))
+
+# Benchmarks: in-tree vfio against vpt, same VM, both kernels.
+bench:
+	$(TOP)/tools/testing/vm/run.sh --bench --kver 6.1 $(if $(AW),--aw $(AW))
+	$(TOP)/tools/testing/vm/run.sh --bench --kver 6.12 $(if $(AW),--aw $(AW))

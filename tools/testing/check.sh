@@ -1,0 +1,122 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Everything `make check` does: build both modules against Debian's 6.1
+# and 6.12 headers with W=1 and sparse and fail on any warning, run
+# checkpatch --strict over the tree, build the kselftests, and run them in
+# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}.  The last line totals the
+# kselftest results of every VM run: "N passed, N failed, N skipped".
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 1
+KERNELS=${VPT_KERNELS:-"6.1 6.12"}
+WIDTHS=${VPT_WIDTHS:-"39 48"}
+start=$(date +%s)
+problems=""
+
+deps=$(tools/deps.sh) || { echo "check: dependency step failed"; exit 1; }
+SRC=$(printf '%s\n' "$deps" | sed -n 's/^SRC=//p')
+mkdir -p out
+# Kbuild's clean deletes every *.ko under the tree, out/ included, so the
+# per-kernel modules are kept outside it while the other kernel builds.
+KO=$(mktemp -d /tmp/vpt-ko.XXXXXX)
+trap 'rm -rf "$KO"' EXIT
+
+# 1. Warning-free builds, kept per kernel for the VM runs.
+for k in $KERNELS; do
+	kdir=$(printf '%s\n' "$deps" | sed -n "s/^KDIR_$k=//p")
+	make -s -C "$kdir" M="$TOP" clean >/dev/null 2>&1
+	log=out/build-$k.log
+	make -C "$kdir" M="$TOP" W=1 C=1 modules >"$log" 2>&1
+	rc=$?
+	warn=$(grep -cE 'warning:|error:' "$log")
+	echo "build $k W=1 C=1: exit $rc, $warn warnings"
+	grep -E 'warning:|error:' "$log" | head -20
+	if [ $rc -ne 0 ] || [ "$warn" -ne 0 ]; then
+		problems="$problems build-$k"
+	fi
+	mkdir -p "$KO/$k"
+	cp drivers/vpt/vpt.ko drivers/vpt/vpt-pci.ko "$KO/$k/" 2>/dev/null
+done
+make -s -C "$(printf '%s\n' "$deps" | sed -n 's/^KDIR_6.1=//p')" M="$TOP" \
+	clean >/dev/null 2>&1
+
+# 2. checkpatch --strict over every source file of the tree.  The compat
+#    header is where kernel-version checks belong, and its only exemption.
+files=$(git ls-files '*.c' '*.h' 2>/dev/null | grep -v vpt_compat.h)
+[ -n "$files" ] || files=$(find drivers include tools -name '*.[ch]' |
+	grep -v vpt_compat.h)
+checkpatch() {
+	perl "$SRC/scripts/checkpatch.pl" --no-tree --strict --quiet --terse \
+		--show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG"$1" \
+		-f $2
+}
+{
+	# shellcheck disable=SC2086
+	checkpatch "" "$files"
+	checkpatch ",LINUX_VERSION_CODE,CONSTANT_COMPARISON" \
+		drivers/vpt/vpt_compat.h
+} >out/checkpatch.log 2>&1
+cp_count=$(grep -cE ': (ERROR|WARNING|CHECK):' out/checkpatch.log)
+echo "checkpatch --strict: $cp_count findings"
+head -20 out/checkpatch.log | grep -E ': (ERROR|WARNING|CHECK):'
+[ "$cp_count" -eq 0 ] || problems="$problems checkpatch"
+
+# 3. Tests and the demo, built once (static binaries).
+make -s -C tools/testing/selftests/vpt VPT_SRC="$SRC" >out/selftests.log 2>&1 ||
+	problems="$problems selftests-build"
+make -s -C tools/demo VPT_SRC="$SRC" >>out/selftests.log 2>&1 ||
+	problems="$problems demo-build"
+
+# 4. The VM matrix, two VMs at a time (one per core).
+runs=""
+for k in $KERNELS; do
+	for aw in $WIDTHS; do
+		runs="$runs $k:$aw"
+	done
+done
+run_one() {
+	k=${1%:*} aw=${1#*:}
+	tools/testing/vm/run.sh --kver "$k" --aw "$aw" --ko "$KO/$k" \
+		>"out/run-$k-$aw.log" 2>&1
+}
+set -- $runs
+while [ $# -gt 0 ]; do
+	run_one "$1" &
+	p1=$!
+	p2=""
+	if [ $# -gt 1 ]; then
+		run_one "$2" &
+		p2=$!
+	fi
+	wait $p1
+	[ -n "$p2" ] && wait "$p2"
+	shift
+	[ $# -gt 0 ] && shift
+done
+
+pass=0 fail=0 skip=0
+for r in $runs; do
+	k=${r%:*} aw=${r#*:}
+	log=out/run-$k-$aw.log
+	grep -E '^  ' "$log" | grep -vE ': ok [0-9]+ ' | head -40
+	last=$(tail -n 1 "$log")
+	echo "$last"
+	case $last in
+	*" passed, "*" failed, "*" skipped")
+		set -- $(echo "$last" | sed 's/.*: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1 \2 \3/')
+		pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3)) ;;
+	*)
+		echo "  (run $k aw$aw printed no summary; see $log)"
+		fail=$((fail + 1)) ;;
+	esac
+done
+
+for p in $problems; do
+	echo "check: $p failed"
+	fail=$((fail + 1))
+done
+echo "check: $(( $(date +%s) - start ))s"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vpt_util.h - helpers shared by vpt's kselftests: finding devices,
+ * opening the container/group/device triple, config-space access and
+ * the kernel counters the tests compare before and after.
+ *
+ * Everything speaks only <linux/vfio.h> (plus <linux/vpt.h> where a vpt
+ * extension is under test), so the same code runs against upstream VFIO.
+ */
+#ifndef VPT_UTIL_H
+#define VPT_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include <linux/vpt.h>
+
+/* The devices the VM runner provides, bound to vpt-pci at boot. */
+#define VPT_EDU_BDF		"0000:00:04.0"
+#define VPT_IVSHMEM_BDF		"0000:00:05.0"
+#define VPT_NVME_BDF		"0000:00:06.0"
+#define VPT_VIRTIO_NET_BDF	"0000:00:07.0"
+
+/* Upstream vfio-pci's region layout: the index in the file offset's high bits. */
+#define VPT_REGION_OFFSET(index)	((uint64_t)(index) << 40)
+
+/* Node directory: /dev/vfio unless the runner moved it (module parameter). */
+static inline const char *vpt_node_dir(void)
+{
+	const char *dir = getenv("VPT_NODE_DIR");
+
+	return dir && *dir ? dir : "/dev/vfio";
+}
+
+/*
+ * Whether the run uses upstream's vfio modules instead of vpt (the
+ * runner's --stack vfio), to show the tests are fair: tests of vpt-only
+ * features skip then.
+ */
+static inline int vpt_stack_is_upstream(void)
+{
+	const char *stack = getenv("VPT_STACK");
+
+	return stack && !strcmp(stack, "vfio");
+}
+
+#define VPT_ONLY() do {							\
+	if (vpt_stack_is_upstream())					\
+		SKIP(return, "vpt-only behaviour; upstream vfio loaded");	\
+} while (0)
+
+/* The IOMMU address width of this run (QEMU aw-bits), or 0 if unknown. */
+static inline unsigned int vpt_aw_bits(void)
+{
+	const char *aw = getenv("VPT_AW_BITS");
+
+	return aw ? (unsigned int)strtoul(aw, NULL, 0) : 0;
+}
+
+/* Read a sysfs attribute of a PCI device into buf; 0 or -errno. */
+static inline int vpt_sysfs_read(const char *bdf, const char *attr,
+				 char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Write a string to a sysfs file; 0 or -errno. */
+static inline int vpt_sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* The IOMMU group number of a PCI device, or -errno. */
+static inline int vpt_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	slash = strrchr(link, '/');
+	return atoi(slash ? slash + 1 : link);
+}
+
+/*
+ * Find the index-th PCI device (0-based, in directory order) with the
+ * given vendor and device id; its address goes to bdf.  0 or -ENOENT.
+ */
+static inline int vpt_find_pci(unsigned int vendor, unsigned int device,
+			       int index, char *bdf, size_t len)
+{
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	char buf[32];
+	int ret = -ENOENT;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (vpt_sysfs_read(de->d_name, "vendor", buf, sizeof(buf)) ||
+		    strtoul(buf, NULL, 16) != vendor)
+			continue;
+		if (vpt_sysfs_read(de->d_name, "device", buf, sizeof(buf)) ||
+		    strtoul(buf, NULL, 16) != device)
+			continue;
+		if (index--)
+			continue;
+		snprintf(bdf, len, "%s", de->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Bind a PCI device to a driver by driver_override; 0 or -errno. */
+static inline int vpt_bind(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	vpt_sysfs_write(path, bdf);	/* fails harmlessly when unbound */
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/driver_override", bdf);
+	ret = vpt_sysfs_write(path, driver);
+	if (ret)
+		return ret;
+	return vpt_sysfs_write("/sys/bus/pci/drivers_probe", bdf);
+}
+
+/* Unbind a PCI device from whatever driver has it; 0 or -errno. */
+static inline int vpt_unbind(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	return vpt_sysfs_write(path, bdf);
+}
+
+/* Open the container node; fd or -errno. */
+static inline int vpt_open_container(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vfio", vpt_node_dir());
+	fd = open(path, O_RDWR);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open the group node of a group number; fd or -errno. */
+static inline int vpt_open_group(int group)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d", vpt_node_dir(), group);
+	fd = open(path, O_RDWR);
+	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * struct vpt_dev - a device opened the way a VMM opens it
+ * @container: container fd, with the type1v2 IOMMU set.
+ * @group: group fd, attached to @container.
+ * @device: device fd.
+ * @group_id: IOMMU group number.
+ * @bdf: the device's PCI address.
+ */
+struct vpt_dev {
+	int container;
+	int group;
+	int device;
+	int group_id;
+	char bdf[32];
+};
+
+static inline void vpt_dev_close(struct vpt_dev *d)
+{
+	if (d->device >= 0)
+		close(d->device);
+	if (d->group >= 0)
+		close(d->group);
+	if (d->container >= 0)
+		close(d->container);
+	d->device = -1;
+	d->group = -1;
+	d->container = -1;
+}
+
+/*
+ * Open bdf as a VMM does: container, group, SET_CONTAINER, SET_IOMMU
+ * (type1v2), GET_DEVICE_FD.  0 or -errno; on failure nothing stays open.
+ */
+static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
+{
+	int ret;
+
+	d->container = -1;
+	d->group = -1;
+	d->device = -1;
+	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+	d->group_id = vpt_iommu_group(bdf);
+	if (d->group_id < 0)
+		return d->group_id;
+	d->container = vpt_open_container();
+	if (d->container < 0)
+		return d->container;
+	d->group = vpt_open_group(d->group_id);
+	if (d->group < 0) {
+		ret = d->group;
+		goto err;
+	}
+	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container) ||
+	    ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		ret = -errno;
+		goto err;
+	}
+	d->device = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (d->device < 0) {
+		ret = -errno;
+		goto err;
+	}
+	return 0;
+err:
+	vpt_dev_close(d);
+	return ret;
+}
+
+/* Access the device's config region; 0 or -errno. */
+static inline int vpt_cfg_read(int device, unsigned int off, void *buf,
+			       size_t len)
+{
+	ssize_t n = pread(device, buf, len,
+			  VPT_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static inline int vpt_cfg_write(int device, unsigned int off,
+				const void *buf, size_t len)
+{
+	ssize_t n = pwrite(device, buf, len,
+			   VPT_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* Read one counter from /proc/vmstat (e.g. nr_foll_pin_acquired). */
+static inline long long vpt_vmstat(const char *key)
+{
+	char name[128];
+	long long val = -1, v;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %lld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			val = v;
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Pages pinned and not yet released, system wide. */
+static inline long long vpt_pins_outstanding(void)
+{
+	return vpt_vmstat("nr_foll_pin_acquired") -
+	       vpt_vmstat("nr_foll_pin_released");
+}
+
+/* The number on a "Key:   N kB" line of a /proc file, or -1. */
+static inline long long vpt_proc_kb(const char *file, const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long long val = -1;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = atoll(line + klen + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* A field of /proc/self/status in kB (e.g. VmLck), or -1. */
+static inline long long vpt_status_kb(const char *key)
+{
+	return vpt_proc_kb("/proc/self/status", key);
+}
+
+/* A field of /proc/meminfo in kB (e.g. SUnreclaim), or -1. */
+static inline long long vpt_meminfo_kb(const char *key)
+{
+	return vpt_proc_kb("/proc/meminfo", key);
+}
+
+#endif /* VPT_UTIL_H */

@@ -1,0 +1,239 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a Debian kernel under QEMU (TCG) with an emulated Intel IOMMU, load
+# vpt, bind the test devices to vpt-pci and run the kselftests (or the
+# demo) inside; read the results from the serial console.
+#
+# The run fails on any failed or missing test result, on a timeout, and on
+# any kernel log line reporting an oops, BUG, WARNING, KASAN, UBSAN,
+# lockdep or kmemleak problem.  The last line printed is
+#   vm <kver> aw<bits>: N passed, N failed, N skipped
+set -eu
+
+usage() {
+	cat <<USAGE
+usage: $0 [--kver 6.1|6.12] [--aw 39|48] [--tests "NAME..."] [--demo|--bench]
+          [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
+          [--inject-failure]
+  --ko DIR          use vpt.ko and vpt-pci.ko from DIR instead of building
+  --stack vfio      load the kernel's own vfio, vfio_iommu_type1 and
+                    vfio-pci instead of vpt, to run the same clients
+                    against upstream (tests of vpt-only features skip)
+  --tests           test binaries to run (default: every *_test)
+  --demo            run the demo client instead of the tests
+  --bench           run the benchmark against the in-tree vfio stack and
+                    then against vpt in the same boot (--quick: short)
+  --inject-failure  also run a deliberately failing guest check
+                    (proves that the runner fails a run)
+USAGE
+}
+
+TOP=$(cd "$(dirname "$0")/../../.." && pwd)
+KVER=6.1 AW=39 TESTS="" DEMO=0 BENCH=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kver) KVER=$2; shift ;;
+	--aw) AW=$2; shift ;;
+	--tests) TESTS=$2; shift ;;
+	--demo) DEMO=1 ;;
+	--bench) BENCH=1 ;;
+	--quick) QUICK=--quick ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--ko) KO=$2; shift ;;
+	--stack) STACK=$2; shift ;;
+	--inject-failure) INJECT=1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# deps.sh prints KEY_6.1=value: make the keys shell names.
+eval "$("$TOP/tools/deps.sh" | sed 's/^\([A-Z]*_[0-9]*\)\.\([0-9]*\)=/\1_\2=/')"
+kv=$(echo "$KVER" | tr . _)
+eval "KDIR=\${KDIR_$kv:-} VMLINUZ=\${VMLINUZ_$kv:-} MODDIR=\${MODDIR_$kv:-}"
+[ -n "$KDIR" ] || { echo "run: unknown kernel $KVER" >&2; exit 2; }
+SRC=${SRC:-}
+
+case $STACK in
+vpt|vfio) ;;
+*) usage >&2; exit 2 ;;
+esac
+[ $BENCH -eq 1 ] && STACK=both
+OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
+mkdir -p "$OUT"
+rm -rf "$OUT/root"
+ROOT=$OUT/root
+mkdir -p "$ROOT/bin" "$ROOT/vpt" "$ROOT/tests" "$ROOT/dev" "$ROOT/proc" \
+	"$ROOT/sys" "$ROOT/tmp"
+
+if [ -z "$KO" ]; then
+	make -s -C "$KDIR" M="$TOP" modules >&2
+	KO=$TOP/drivers/vpt
+	make -s -C "$TOP/tools/testing/selftests/vpt" VPT_SRC="$SRC" >&2
+	make -s -C "$TOP/tools/demo" VPT_SRC="$SRC" >&2
+	make -s -C "$TOP/tools/bench" >&2
+fi
+cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
+
+# The kernel's own vfio-pci and what it depends on, in load order.
+mkdir -p "$ROOT/kmod"
+if [ "$STACK" != vpt ]; then
+	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
+	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends vfio-pci |
+		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		dst=$ROOT/kmod/$i-$(basename "$m" | sed 's/\.ko.*//').ko
+		case $m in
+		*.xz) xz -dc "$m" >"$dst" ;;
+		*.zst) zstd -qdc "$m" >"$dst" ;;
+		*) cp "$m" "$dst" ;;
+		esac
+		i=$((i + 1))
+	done
+fi
+
+if [ $DEMO -eq 1 ]; then
+	cp "$TOP/tools/demo/vpt_demo" "$ROOT/tests/"
+	RUNLIST=vpt_demo
+elif [ $BENCH -eq 1 ]; then
+	cp "$TOP/tools/bench/vpt_bench" "$ROOT/tests/"
+	RUNLIST=""
+else
+	RUNLIST=${TESTS:-$(cd "$TOP/tools/testing/selftests/vpt" &&
+		ls -- *_test 2>/dev/null | tr '\n' ' ')}
+	[ $INJECT -eq 1 ] && RUNLIST="$RUNLIST vpt_runner_fail"
+	for t in $RUNLIST; do
+		cp "$TOP/tools/testing/selftests/vpt/$t" "$ROOT/tests/"
+	done
+fi
+
+cp /bin/busybox "$ROOT/bin/busybox"
+cat >"$ROOT/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+dmesg -n 3
+export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK
+DEVICES="0000:00:04.0 0000:00:05.0 0000:00:06.0 0000:00:07.0"
+
+# load STACK: the modules, then every test device bound to its driver.
+load() {
+	if [ \$1 = vpt ]; then
+		drv=vpt-pci
+		insmod /vpt/vpt.ko && insmod /vpt/vpt-pci.ko ||
+			echo "=== VPT-MODULES-FAILED ==="
+	else
+		drv=vfio-pci
+		for m in /kmod/*.ko; do
+			insmod \$m || echo "=== VPT-MODULES-FAILED ==="
+		done
+	fi
+	for bdf in \$DEVICES; do
+		# 6.12 builds virtio-pci in: it has claimed 00:07.0 at boot.
+		[ -e /sys/bus/pci/devices/\$bdf/driver ] &&
+			echo \$bdf > /sys/bus/pci/devices/\$bdf/driver/unbind
+		echo \$drv > /sys/bus/pci/devices/\$bdf/driver_override
+		echo \$bdf > /sys/bus/pci/drivers_probe
+	done
+}
+
+# unload STACK: unbind every device, then remove the modules.
+unload() {
+	for bdf in \$DEVICES; do
+		[ -e /sys/bus/pci/devices/\$bdf/driver ] &&
+			echo \$bdf > /sys/bus/pci/devices/\$bdf/driver/unbind
+		echo > /sys/bus/pci/devices/\$bdf/driver_override
+	done
+	if [ \$1 = vpt ]; then
+		rmmod vpt-pci && rmmod vpt || echo "=== VPT-RMMOD-FAILED ==="
+	else
+		for m in \$(ls -r /kmod); do rmmod \${m#*-}; done
+	fi
+}
+
+echo "=== VPT-BOOT \$(uname -r) ==="
+if [ $BENCH -eq 1 ]; then
+	echo 600 > /proc/sys/vm/nr_hugepages
+	echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+	for stack in vfio vpt; do
+		load \$stack
+		echo "=== VPT-BENCH \$stack ==="
+		/tests/vpt_bench $QUICK 2>&1
+		echo "=== VPT-BENCH-END \$stack rc=\$? ==="
+		unload \$stack
+	done
+else
+	load $STACK
+	for t in $RUNLIST; do
+		echo "=== VPT-TEST \$t ==="
+		timeout $TIMEOUT /tests/\$t > /tmp/out 2>&1
+		rc=\$?
+		cat /tmp/out
+		echo "=== VPT-TEST-END \$t rc=\$rc ==="
+	done
+	[ $STACK = vpt ] && unload vpt
+fi
+echo "=== VPT-DMESG ==="
+dmesg
+echo "=== VPT-DONE ==="
+poweroff -f
+INIT
+chmod +x "$ROOT/init"
+(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initrd.gz"
+
+[ -f "$OUT/nvme.img" ] || truncate -s 16M "$OUT/nvme.img"
+rm -f "$OUT/trace.log"
+
+set +e
+timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
+	-accel tcg -M q35,kernel-irqchip=split -cpu max -smp 1 \
+	-m "$([ $BENCH -eq 1 ] && echo 4G || echo 1G)" \
+	-nodefaults -display none -serial stdio -monitor none -no-reboot \
+	-kernel "$VMLINUZ" -initrd "$OUT/initrd.gz" \
+	-append "console=ttyS0 intel_iommu=on panic=-1" \
+	-device intel-iommu,intremap=on,aw-bits="$AW" \
+	-device edu,addr=04.0,dma_mask=0xffffffffffffffff \
+	-object memory-backend-ram,id=shm0,size=4M,share=on \
+	-device ivshmem-plain,memdev=shm0,addr=05.0 \
+	-drive file="$OUT/nvme.img",if=none,id=nvm0,format=raw \
+	-device nvme,serial=vpt0,drive=nvm0,addr=06.0 \
+	-device virtio-net-pci,addr=07.0 \
+	-device pcie-pci-bridge,id=br0,addr=08.0 \
+	-device edu,bus=br0,addr=01.0,dma_mask=0xffffffffffffffff \
+	-device virtio-net-pci,bus=br0,addr=02.0 \
+	-trace pci_cfg_write -trace pci_update_mappings_add -D "$OUT/trace.log" \
+	</dev/null >"$OUT/console.log" 2>"$OUT/qemu.err"
+qrc=$?
+set -e
+
+label="vm $KVER aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
+if [ $BENCH -eq 1 ]; then
+	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$KVER" "$AW"
+	exit
+fi
+set +e
+summary=$("$TOP/tools/testing/vm/parse-console.sh" "$OUT/console.log" \
+	"$label" $DEMO $qrc $RUNLIST)
+set -e
+printf '%s\n' "$summary" | sed '$d'
+set -- $(printf '%s\n' "$summary" | tail -n 1 |
+	sed 's/.*: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1 \2 \3/')
+pass=$1 fail=$2 skip=$3
+
+# Outside the guest: QEMU's own record of config writes and BAR moves.
+checker=$TOP/tools/testing/vm/check-sizing-trace.sh
+if [ $DEMO -eq 0 ] && [ -z "$TESTS" ] && [ "$STACK" = vpt ] &&
+   [ -x "$checker" ]; then
+	if "$checker" "$OUT/trace.log" "$AW" 04 05 06 07; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+	fi
+fi
+echo "$label: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
