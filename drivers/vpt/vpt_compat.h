@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vpt_compat.h - every difference between the kernels vpt builds against
+ * (6.1 to 6.12) lives here, so that no other file carries a version #if.
+ */
+#ifndef _VPT_COMPAT_H
+#define _VPT_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/irqdomain.h>
+#include <linux/mm.h>
+
+/* 6.3 gave iommu_map() a gfp argument. */
+static inline int vpt_iommu_map(struct iommu_domain *domain,
+				unsigned long iova, phys_addr_t paddr,
+				size_t size, int prot)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
+#else
+	return iommu_map(domain, iova, paddr, size, prot);
+#endif
+}
+
+/*
+ * 6.11 added iommu_paging_domain_alloc(), returning an ERR_PTR; the bus
+ * based iommu_domain_alloc() it replaces returns NULL on failure.
+ */
+static inline struct iommu_domain *vpt_iommu_domain_alloc(struct device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	return iommu_paging_domain_alloc(dev);
+#else
+	struct iommu_domain *domain = iommu_domain_alloc(dev->bus);
+
+	return domain ? domain : ERR_PTR(-EIO);
+#endif
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static int vpt_dev_has_isolated_msi(struct device *dev, void *data)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP) ? 0 : -EPERM;
+}
+#endif
+
+/*
+ * Whether MSI writes from every device of @group are isolated by
+ * interrupt remapping.  6.3 replaced IOMMU_CAP_INTR_REMAP with a group
+ * query.
+ */
+static inline bool vpt_group_has_isolated_msi(struct iommu_group *group)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_group_has_isolated_msi(group);
+#else
+	return irq_domain_check_msi_remap() ||
+	       !iommu_group_for_each_dev(group, NULL, vpt_dev_has_isolated_msi);
+#endif
+}
+
+/* 6.3 made vma->vm_flags read-only behind accessors. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+/* 6.4 dropped class_create()'s owner argument. */
+static inline struct class *vpt_class_create(const char *name)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	return class_create(name);
+#else
+	return class_create(THIS_MODULE, name);
+#endif
+}
+
+/* 6.2 made the device argument of class->devnode const. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VPT_DEVNODE_CONST const
+#else
+#define VPT_DEVNODE_CONST
+#endif
+
+/* 6.8 dropped eventfd_signal()'s count: it always adds one. */
+static inline void vpt_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* 6.12 hid struct fd's members behind fd_file(). */
+#ifndef fd_file
+#define fd_file(f) ((f).file)
+#endif
+
+#endif /* _VPT_COMPAT_H */
