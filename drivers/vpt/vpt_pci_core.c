@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpt_pci_core.c - vpt-pci.ko: the PCI driver exposing a function to
+ * userspace through vpt.ko's device fds.
+ *
+ * The driver has no ID table: it binds only to functions a user points
+ * at it with driver_override (or new_id).  It never uses the DMA API for
+ * the device (driver_managed_dma): vpt.ko owns the IOMMU domain.
+ *
+ * This file: probe/remove, open/close of the device, the ioctls.  Config
+ * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c, hardware
+ * BAR sizing in vpt_pci_bar.c.
+ */
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+
+#include "vpt_pci_priv.h"
+
+/**
+ * vpt_pci_zap_and_down_write_memory_lock() - revoke BAR mmaps, lock out access
+ * @vpci: the device
+ *
+ * Takes memory_lock for writing and zaps every user mapping of the device
+ * (all fds, all processes): later touches fault and find the lock's
+ * protected state, e.g. memory decode off.
+ */
+void vpt_pci_zap_and_down_write_memory_lock(struct vpt_pci_device *vpci)
+{
+	down_write(&vpci->memory_lock);
+	unmap_mapping_range(vpt_device_mapping(&vpci->vdev), 0, 0, true);
+}
+
+/**
+ * vpt_pci_memory_enabled() - whether the user's memory decode is on
+ * @vpci: the device, memory_lock held
+ *
+ * Return: the virtual PCI_COMMAND_MEMORY bit.
+ */
+bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci)
+{
+	lockdep_assert_held(&vpci->memory_lock);
+	return vpci->virt_mem;
+}
+
+/**
+ * vpt_pci_reset() - reset the function for the user
+ * @vpci: the device
+ *
+ * BAR mmaps are zapped first; afterwards the hardware BARs are sized and
+ * restored (decoding off) to the values recorded at probe.
+ *
+ * Return: 0, -EINVAL if the function has no reset method, or the reset's
+ * error (-EAGAIN when the device lock is busy).
+ */
+int vpt_pci_reset(struct vpt_pci_device *vpci)
+{
+	int ret;
+
+	if (!vpci->reset_works)
+		return -EINVAL;
+
+	vpt_pci_zap_and_down_write_memory_lock(vpci);
+	ret = pci_try_reset_function(vpci->pdev);
+	if (!ret)
+		vpt_pci_hw_bars_size(vpci, "reset");
+	up_write(&vpci->memory_lock);
+	return ret;
+}
+
+static int vpt_pci_open_device(struct vpt_device *vdev)
+{
+	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
+	struct pci_dev *pdev = vpci->pdev;
+	int ret;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		return ret;
+
+	/* The state to put back at close, whatever the user does. */
+	pci_save_state(pdev);
+	vpci->saved_state = pci_store_saved_state(pdev);
+	if (!vpci->saved_state) {
+		ret = -ENOMEM;
+		goto err_disable;
+	}
+
+	/* Hand the user a clean function where we can. */
+	if (vpci->reset_works)
+		vpt_pci_reset(vpci);
+
+	ret = vpt_pci_config_init(vpci);
+	if (ret)
+		goto err_free_state;
+	return 0;
+
+err_free_state:
+	kfree(vpci->saved_state);
+	vpci->saved_state = NULL;
+err_disable:
+	pci_disable_device(pdev);
+	return ret;
+}
+
+static void vpt_pci_close_device(struct vpt_device *vdev)
+{
+	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
+	struct pci_dev *pdev = vpci->pdev;
+
+	/*
+	 * No fd is left, so no mmap either (a vma holds its file); zap
+	 * anyway so that nothing can outlive the decode state below.
+	 */
+	vpt_pci_zap_and_down_write_memory_lock(vpci);
+	vpci->virt_mem = false;
+	vpci->virt_io = false;
+
+	/* Stop DMA, then quiesce: decoding and INTx off for the reset. */
+	pci_clear_master(pdev);
+	pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+	if (vpci->reset_works && !pci_try_reset_function(pdev))
+		vpt_pci_hw_bars_size(vpci, "release");
+	up_write(&vpci->memory_lock);
+
+	vpt_pci_bars_release(vpci);
+	vpt_pci_config_free(vpci);
+
+	/*
+	 * Back to the state of open, decode bits included; the BARs are
+	 * written while PCI_COMMAND still has decoding off.
+	 */
+	if (!pci_load_and_free_saved_state(pdev, &vpci->saved_state))
+		pci_restore_state(pdev);
+	else
+		pci_warn(pdev, "could not restore the state saved at open\n");
+	pci_disable_device(pdev);
+}
+
+static ssize_t vpt_pci_rw(struct vpt_pci_device *vpci, char __user *buf,
+			  size_t count, loff_t *ppos, bool iswrite)
+{
+	u64 index = VPT_PCI_INDEX(*ppos);
+
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		return vpt_pci_config_rw(vpci, buf, count, ppos, iswrite);
+	case VFIO_PCI_ROM_REGION_INDEX:
+		if (iswrite)
+			return -EINVAL;
+		return vpt_pci_bar_rw(vpci, buf, count, ppos, false);
+	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
+		return vpt_pci_bar_rw(vpci, buf, count, ppos, iswrite);
+	default:
+		return -EINVAL;
+	}
+}
+
+static ssize_t vpt_pci_read(struct vpt_device *vdev, char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	return vpt_pci_rw(to_vpt_pci(vdev), buf, count, ppos, false);
+}
+
+static ssize_t vpt_pci_write(struct vpt_device *vdev, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	return vpt_pci_rw(to_vpt_pci(vdev), (char __user *)buf, count, ppos,
+			  true);
+}
+
+static int vpt_pci_mmap_op(struct vpt_device *vdev, struct vm_area_struct *vma)
+{
+	return vpt_pci_mmap(to_vpt_pci(vdev), vma);
+}
+
+static long vpt_pci_get_info(struct vpt_pci_device *vpci, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+	u32 argsz;
+
+	if (copy_from_user(&argsz, arg, sizeof(argsz)))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = argsz;
+	info.flags = VFIO_DEVICE_FLAGS_PCI;
+	if (vpci->reset_works)
+		info.flags |= VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+
+	/* cap_offset (0: no capabilities) is returned if there is room. */
+	minsz = min_t(size_t, argsz, sizeof(info));
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * The sparse-mmap capability of a BAR holding the MSI-X table or PBA: the
+ * page ranges around them.  Returns NULL with *@size 0 when the BAR has
+ * neither, an ERR_PTR on allocation failure.
+ */
+static struct vfio_region_info_cap_sparse_mmap *
+vpt_pci_sparse_cap(struct vpt_pci_device *vpci, int bar, size_t *size)
+{
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	u64 len = pci_resource_len(vpci->pdev, bar);
+	u64 hs[2], he[2], cur = 0;
+	int i, n = 0, nr = 0;
+
+	*size = 0;
+	for (i = 0; i < 2; i++) {
+		vpt_pci_bar_msix_hole(vpci, bar, &hs[n], &he[n], i);
+		if (hs[n] < he[n])
+			n++;
+	}
+	if (!n)
+		return NULL;
+	if (n == 2 && hs[1] < hs[0]) {
+		swap(hs[0], hs[1]);
+		swap(he[0], he[1]);
+	}
+
+	sparse = kzalloc(struct_size(sparse, areas, n + 1), GFP_KERNEL);
+	if (!sparse)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < n; i++) {
+		if (hs[i] > cur && cur < len) {
+			sparse->areas[nr].offset = cur;
+			sparse->areas[nr].size = min(hs[i], len) - cur;
+			nr++;
+		}
+		cur = max(cur, he[i]);
+	}
+	if (cur < len) {
+		sparse->areas[nr].offset = cur;
+		sparse->areas[nr].size = len - cur;
+		nr++;
+	}
+	sparse->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+	sparse->header.version = 1;
+	sparse->nr_areas = nr;
+	*size = struct_size(sparse, areas, nr);
+	return sparse;
+}
+
+static long vpt_pci_get_region_info(struct vpt_pci_device *vpci,
+				    void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info_cap_sparse_mmap *sparse = NULL;
+	struct pci_dev *pdev = vpci->pdev;
+	struct vfio_region_info info;
+	size_t cap_size = 0;
+	u32 argsz, index;
+	long ret = 0;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	argsz = info.argsz;
+	index = info.index;
+	if (index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = argsz;
+	info.index = index;
+	info.offset = VPT_PCI_INDEX_TO_OFFSET(index);
+
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info.size = pdev->cfg_size;
+		info.flags = VFIO_REGION_INFO_FLAG_READ |
+			     VFIO_REGION_INFO_FLAG_WRITE;
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
+		info.size = pci_resource_len(pdev, index);
+		if (!info.size)
+			break;
+		info.flags = VFIO_REGION_INFO_FLAG_READ |
+			     VFIO_REGION_INFO_FLAG_WRITE;
+		if (!vpt_pci_bar_mmap_ok(vpci, index))
+			break;
+		info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		sparse = vpt_pci_sparse_cap(vpci, index, &cap_size);
+		if (IS_ERR(sparse))
+			return PTR_ERR(sparse);
+		if (sparse && !sparse->nr_areas) {
+			/* The table and PBA fill the BAR: nothing to map. */
+			info.flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
+			cap_size = 0;
+		}
+		break;
+	case VFIO_PCI_ROM_REGION_INDEX:
+		info.size = vpt_pci_rom_size(vpci);
+		if (info.size)
+			info.flags = VFIO_REGION_INFO_FLAG_READ;
+		break;
+	default:
+		/*
+		 * VGA: as upstream for a function without VGA decoding,
+		 * which is every function here (legacy VGA is not offered).
+		 */
+		return -EINVAL;
+	}
+
+	if (cap_size) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (argsz < sizeof(info) + cap_size) {
+			/* Tell the user how much room the chain needs. */
+			info.argsz = sizeof(info) + cap_size;
+			info.cap_offset = 0;
+		} else if (copy_to_user(arg + sizeof(info), sparse, cap_size)) {
+			ret = -EFAULT;
+			goto out;
+		} else {
+			info.cap_offset = sizeof(info);
+		}
+	}
+	if (copy_to_user(arg, &info, minsz))
+		ret = -EFAULT;
+out:
+	kfree(sparse);
+	return ret;
+}
+
+static u32 vpt_pci_irq_count(struct vpt_pci_device *vpci, u32 index)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	u16 flags;
+	u8 pin;
+
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		pci_read_config_byte(pdev, PCI_INTERRUPT_PIN, &pin);
+		return pin ? 1 : 0;
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		if (!pdev->msi_cap)
+			return 0;
+		pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
+		return 1 << ((flags & PCI_MSI_FLAGS_QMASK) >> 1);
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		if (!pdev->msix_cap)
+			return 0;
+		pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS,
+				     &flags);
+		return (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
+	case VFIO_PCI_ERR_IRQ_INDEX:
+		return pci_is_pcie(pdev) ? 1 : 0;
+	case VFIO_PCI_REQ_IRQ_INDEX:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long vpt_pci_get_irq_info(struct vpt_pci_device *vpci, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+	u32 argsz, index;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+	if (info.index == VFIO_PCI_ERR_IRQ_INDEX && !pci_is_pcie(vpci->pdev))
+		return -EINVAL;
+	argsz = info.argsz;
+	index = info.index;
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = argsz;
+	info.index = index;
+	info.flags = VFIO_IRQ_INFO_EVENTFD;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+		info.flags |= VFIO_IRQ_INFO_MASKABLE |
+			      VFIO_IRQ_INFO_AUTOMASKED;
+	else
+		info.flags |= VFIO_IRQ_INFO_NORESIZE;
+	info.count = vpt_pci_irq_count(vpci, index);
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return vpt_pci_get_info(vpci, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vpt_pci_get_region_info(vpci, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vpt_pci_get_irq_info(vpci, uarg);
+	case VFIO_DEVICE_RESET:
+		return vpt_pci_reset(vpci);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void vpt_pci_request(struct vpt_device *vdev, unsigned int count)
+{
+	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
+
+	if (!count)
+		pci_notice(vpci->pdev,
+			   "unbind blocked until the user releases the device\n");
+}
+
+static const struct vpt_device_ops vpt_pci_ops = {
+	.name = "vpt-pci",
+	.open_device = vpt_pci_open_device,
+	.close_device = vpt_pci_close_device,
+	.read = vpt_pci_read,
+	.write = vpt_pci_write,
+	.ioctl = vpt_pci_ioctl,
+	.mmap = vpt_pci_mmap_op,
+	.request = vpt_pci_request,
+};
+
+/* Where the MSI-X table and PBA live; they are never mapped to the user. */
+static void vpt_pci_msix_info(struct vpt_pci_device *vpci)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	u32 table, pba, n;
+	u16 flags;
+
+	vpci->msix_bar = -1;
+	vpci->pba_bar = -1;
+	if (!pdev->msix_cap)
+		return;
+
+	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
+	n = (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
+
+	/* BIR values 6 and 7 are reserved: no BAR to protect. */
+	if ((table & PCI_MSIX_TABLE_BIR) < PCI_STD_NUM_BARS) {
+		vpci->msix_bar = table & PCI_MSIX_TABLE_BIR;
+		vpci->msix_offset = table & PCI_MSIX_TABLE_OFFSET;
+		vpci->msix_size = n * PCI_MSIX_ENTRY_SIZE;
+	}
+	if ((pba & PCI_MSIX_PBA_BIR) < PCI_STD_NUM_BARS) {
+		vpci->pba_bar = pba & PCI_MSIX_PBA_BIR;
+		vpci->pba_offset = pba & PCI_MSIX_PBA_OFFSET;
+		vpci->pba_size = DIV_ROUND_UP(n, 64) * 8;
+	}
+}
+
+static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct vpt_pci_device *vpci;
+	int ret;
+
+	/* Bridges (and anything but a plain function) stay with the host. */
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return -EINVAL;
+
+	vpci = kzalloc(sizeof(*vpci), GFP_KERNEL);
+	if (!vpci)
+		return -ENOMEM;
+	vpci->pdev = pdev;
+	mutex_init(&vpci->config_lock);
+	init_rwsem(&vpci->memory_lock);
+	mutex_init(&vpci->bar_lock);
+
+	vpt_pci_msix_info(vpci);
+	vpci->reset_works = pdev->reset_methods[0] != 0;
+
+	/* Record the BARs, and size them once with decoding off. */
+	vpt_pci_hw_bars_save(vpci);
+	vpt_pci_hw_bars_size(vpci, "probe");
+
+	pci_set_drvdata(pdev, vpci);
+	ret = vpt_register_device(&vpci->vdev, &pdev->dev, &vpt_pci_ops);
+	if (ret)
+		goto err_free;
+	return 0;
+
+err_free:
+	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->bar_lock);
+	mutex_destroy(&vpci->config_lock);
+	kfree(vpci);
+	return ret;
+}
+
+static void vpt_pci_remove(struct pci_dev *pdev)
+{
+	struct vpt_pci_device *vpci = pci_get_drvdata(pdev);
+
+	/* Waits until every device fd (and so every mmap) is gone. */
+	vpt_unregister_device(&vpci->vdev);
+	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->bar_lock);
+	mutex_destroy(&vpci->config_lock);
+	kfree(vpci);
+}
+
+static struct pci_driver vpt_pci_driver = {
+	.name = "vpt-pci",
+	.id_table = NULL,	/* driver_override or new_id only */
+	.probe = vpt_pci_probe,
+	.remove = vpt_pci_remove,
+	.driver_managed_dma = true,
+};
+
+module_pci_driver(vpt_pci_driver);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vpt-pci: VFIO-compatible userspace access to PCI functions");

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vpt_pci_priv.h - vpt-pci.ko internals shared by its files.
+ *
+ * Files, each with its own prefix:
+ *   vpt_pci_core.c    module init/exit, probe/remove, open/close, ioctls
+ *   vpt_pci_config.c  vpt_pci_config_*: the virtual config space
+ *   vpt_pci_rdwr.c    vpt_pci_bar_rw(), vpt_pci_mmap(): BAR and ROM access
+ *   vpt_pci_bar.c     vpt_pci_hw_*: hardware BAR sizing and restore, always
+ *                     with decoding disabled
+ *
+ * Lock order, outermost first:
+ *   vpt_device.open_lock      (vpt.ko) open_device/close_device
+ *   vpt_pci_device.config_lock  the virtual config space
+ *   vpt_pci_device.memory_lock  (rwsem) virtual memory decode vs. access
+ *   vpt_pci_device.bar_lock     the lazily created BAR iomaps
+ * A fault on a BAR mmap runs under the mm's mmap_lock and takes
+ * memory_lock for reading; nothing takes mmap_lock under memory_lock
+ * (user copies are done outside it).
+ */
+#ifndef _VPT_PCI_PRIV_H
+#define _VPT_PCI_PRIV_H
+
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include "vpt_device.h"
+
+/*
+ * Region offsets within the device fd: the region index in bits 40 and
+ * up, as upstream vfio-pci lays them out.
+ */
+#define VPT_PCI_OFFSET_SHIFT	40
+#define VPT_PCI_OFFSET_MASK	((1ULL << VPT_PCI_OFFSET_SHIFT) - 1)
+#define VPT_PCI_INDEX(off)	((u64)(off) >> VPT_PCI_OFFSET_SHIFT)
+#define VPT_PCI_INDEX_TO_OFFSET(i) ((u64)(i) << VPT_PCI_OFFSET_SHIFT)
+
+/* Number of BAR registers including the ROM BAR (index PCI_ROM_RESOURCE). */
+#define VPT_PCI_NUM_BAR_REGS	(PCI_STD_NUM_BARS + 1)
+
+/**
+ * struct vpt_pci_config - the user's view of config space (under config_lock)
+ * @vconfig: the virtual copy, @size bytes.  Bits marked in @virt are read
+ *           from and written to it; the rest are read from the device.
+ * @virt: per byte, the bits that are virtualised.
+ * @write: per byte, the bits the user may write: virtualised ones go to
+ *         @vconfig, the others through to the device.  Bytes with neither
+ *         are read from the device and writes to them are dropped.
+ * @size: the device's config space size (256 or 4096).
+ * @msi_pos: offset of the MSI capability in the presented chain, or 0.
+ * @msix_pos: offset of the MSI-X capability, or 0.
+ * @exp_pos: offset of the PCI Express capability, or 0.
+ */
+struct vpt_pci_config {
+	u8 *vconfig;
+	u8 *virt;
+	u8 *write;
+	unsigned int size;
+	u8 msi_pos;
+	u8 msix_pos;
+	u8 exp_pos;
+};
+
+/**
+ * struct vpt_pci_device - one PCI function bound to vpt-pci
+ * @vdev: the vpt.ko device; must stay the first member.
+ * @pdev: the PCI function.
+ * @reset_works: the function has a reset method.
+ * @rbar: hardware BAR register values at probe (index PCI_ROM_RESOURCE
+ *        is the ROM BAR), restored after every reset.
+ * @hw_size: BAR sizes found by sizing the hardware at probe (0: none).
+ * @msix_bar: BAR holding the MSI-X table, or -1.
+ * @msix_offset: offset of the table in @msix_bar.
+ * @msix_size: size of the table in bytes.
+ * @pba_bar: BAR holding the MSI-X PBA, or -1.
+ * @pba_offset: offset of the PBA in @pba_bar.
+ * @pba_size: size of the PBA in bytes.
+ * @saved_state: config state saved at open, restored at close.  Owned by
+ *               open_device/close_device (serialised by vpt.ko).
+ * @config_lock: protects @cfg.
+ * @cfg: the virtual config space; allocated while the device is open.
+ * @memory_lock: write side: changing the virtual memory/I/O decode,
+ *               reset, zapping the BAR mmaps, restoring hardware BARs.
+ *               Read side: any BAR or ROM access and mmap faults.
+ * @virt_mem: virtual PCI_COMMAND_MEMORY (under @memory_lock).
+ * @virt_io: virtual PCI_COMMAND_IO (under @memory_lock).
+ * @bar_lock: protects @barmap.
+ * @barmap: iomaps of the BARs, created on first use together with the
+ *          region request, released at close.
+ */
+struct vpt_pci_device {
+	struct vpt_device vdev;
+	struct pci_dev *pdev;
+	bool reset_works;
+	u32 rbar[VPT_PCI_NUM_BAR_REGS];
+	u64 hw_size[VPT_PCI_NUM_BAR_REGS];
+
+	int msix_bar;
+	u32 msix_offset;
+	u32 msix_size;
+	int pba_bar;
+	u32 pba_offset;
+	u32 pba_size;
+
+	struct pci_saved_state *saved_state;
+
+	struct mutex config_lock;	/* protects @cfg */
+	struct vpt_pci_config cfg;
+
+	struct rw_semaphore memory_lock;
+	bool virt_mem;
+	bool virt_io;
+
+	struct mutex bar_lock;		/* protects @barmap */
+	void __iomem *barmap[PCI_STD_NUM_BARS];
+};
+
+static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
+{
+	return container_of(vdev, struct vpt_pci_device, vdev);
+}
+
+/* vpt_pci_core.c */
+void vpt_pci_zap_and_down_write_memory_lock(struct vpt_pci_device *vpci);
+bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci);
+int vpt_pci_reset(struct vpt_pci_device *vpci);
+
+/* vpt_pci_config.c */
+int vpt_pci_config_init(struct vpt_pci_device *vpci);
+void vpt_pci_config_free(struct vpt_pci_device *vpci);
+ssize_t vpt_pci_config_rw(struct vpt_pci_device *vpci, char __user *buf,
+			  size_t count, loff_t *ppos, bool iswrite);
+
+/* vpt_pci_rdwr.c */
+bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar);
+void vpt_pci_bar_msix_hole(struct vpt_pci_device *vpci, int bar,
+			   u64 *start, u64 *end, int which);
+ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
+		       size_t count, loff_t *ppos, bool iswrite);
+int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
+void vpt_pci_bars_release(struct vpt_pci_device *vpci);
+size_t vpt_pci_rom_size(struct vpt_pci_device *vpci);
+
+/* vpt_pci_bar.c */
+u16 vpt_pci_hw_decode_off(struct pci_dev *pdev);
+void vpt_pci_hw_decode_restore(struct pci_dev *pdev, u16 cmd);
+void vpt_pci_hw_bars_save(struct vpt_pci_device *vpci);
+void vpt_pci_hw_bars_size(struct vpt_pci_device *vpci, const char *why);
+bool vpt_pci_hw_bars_changed(struct vpt_pci_device *vpci);
+void vpt_pci_hw_bars_restore(struct vpt_pci_device *vpci);
+
+#endif /* _VPT_PCI_PRIV_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpt_pci_rdwr.c - BAR and ROM access: read/write and mmap.
+ *
+ * Memory BARs (and the ROM, which is memory space too) may only be touched
+ * while the user's virtual PCI_COMMAND has memory decoding on: read/write
+ * then fail with -EIO, existing mmaps are zapped by whoever turns decoding
+ * off and faults raise SIGBUS.  memory_lock serialises the two: accesses
+ * and faults hold it for reading, changes of the decode state (and reset)
+ * for writing.  User memory is never touched while it is held, so a user
+ * buffer that is itself a BAR mmap cannot make a fault recurse into it.
+ */
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vpt_compat.h"
+#include "vpt_pci_priv.h"
+
+/* Largest piece read/write moves through one bounce buffer. */
+#define VPT_PCI_RW_CHUNK	PAGE_SIZE
+
+/* Map BAR @bar, requesting its region, on first use; return the mapping. */
+static int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar,
+			   void __iomem **io)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	int ret = 0;
+
+	mutex_lock(&vpci->bar_lock);
+	if (!vpci->barmap[bar]) {
+		void __iomem *map;
+
+		ret = pci_request_selected_regions(pdev, 1 << bar, "vpt-pci");
+		if (ret)
+			goto out;
+		map = pci_iomap(pdev, bar, 0);
+		if (!map) {
+			pci_release_selected_regions(pdev, 1 << bar);
+			ret = -ENOMEM;
+			goto out;
+		}
+		vpci->barmap[bar] = map;
+	}
+	if (io)
+		*io = vpci->barmap[bar];
+out:
+	mutex_unlock(&vpci->bar_lock);
+	return ret;
+}
+
+/**
+ * vpt_pci_bars_release() - unmap and release every BAR mapped so far
+ * @vpci: the device, at close (no user access can be in flight)
+ */
+void vpt_pci_bars_release(struct vpt_pci_device *vpci)
+{
+	int bar;
+
+	mutex_lock(&vpci->bar_lock);
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		if (!vpci->barmap[bar])
+			continue;
+		pci_iounmap(vpci->pdev, vpci->barmap[bar]);
+		pci_release_selected_regions(vpci->pdev, 1 << bar);
+		vpci->barmap[bar] = NULL;
+	}
+	mutex_unlock(&vpci->bar_lock);
+}
+
+/**
+ * vpt_pci_bar_mmap_ok() - whether BAR @bar may be mmapped at all
+ * @vpci: the device
+ * @bar: a standard BAR index
+ *
+ * Only memory BARs that cover whole pages: a smaller BAR would expose the
+ * rest of its page, which may belong to another device.
+ */
+bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	resource_size_t len = pci_resource_len(pdev, bar);
+
+	return bar < PCI_STD_NUM_BARS &&
+	       (pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
+	       len >= PAGE_SIZE &&
+	       PAGE_ALIGNED(pci_resource_start(pdev, bar)) &&
+	       PAGE_ALIGNED(len);
+}
+
+/**
+ * vpt_pci_bar_msix_hole() - a page range of @bar that must not be mmapped
+ * @vpci: the device
+ * @bar: a standard BAR index
+ * @start: set to the first byte of the hole
+ * @end: set to the byte after the hole; equal to @start if none
+ * @which: 0 for the MSI-X table, 1 for the PBA
+ *
+ * The MSI-X table and PBA belong to the host's interrupt setup: they are
+ * never mapped into the user, whole pages around them included.
+ */
+void vpt_pci_bar_msix_hole(struct vpt_pci_device *vpci, int bar,
+			   u64 *start, u64 *end, int which)
+{
+	int hbar = which ? vpci->pba_bar : vpci->msix_bar;
+	u64 off = which ? vpci->pba_offset : vpci->msix_offset;
+	u64 size = which ? vpci->pba_size : vpci->msix_size;
+
+	*start = 0;
+	*end = 0;
+	if (hbar != bar || !size)
+		return;
+	*start = round_down(off, PAGE_SIZE);
+	*end = round_up(off + size, PAGE_SIZE);
+}
+
+/*
+ * The user's bytes are the device's little-endian register contents; the
+ * bounce buffer is not aligned to the access, hence the memcpy.
+ */
+static u32 vpt_pci_get_le(const u8 *p, size_t n)
+{
+	__le64 le = 0;
+
+	memcpy(&le, p, n);
+	return le64_to_cpu(le);
+}
+
+static void vpt_pci_put_le(u8 *p, size_t n, u64 v)
+{
+	__le64 le = cpu_to_le64(v);
+
+	memcpy(p, &le, n);
+}
+
+/*
+ * Move @count bytes between @kbuf and @io + @off in naturally aligned 1, 2,
+ * 4 (and for memory, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
+ * are not accessed: they read as 0xff and writes to them are dropped.
+ */
+static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
+			  u64 hole_start, u64 hole_end, bool mem, bool iswrite)
+{
+	while (count) {
+		size_t n;
+
+		if (off >= hole_start && off < hole_end) {
+			n = min_t(u64, count, hole_end - off);
+			if (!iswrite)
+				memset(kbuf, 0xff, n);
+			goto next;
+		}
+		n = count;
+		if (off < hole_start)
+			n = min_t(u64, n, hole_start - off);
+
+#ifdef readq
+		if (mem && n >= 8 && !(off % 8)) {
+			n = 8;
+			if (iswrite) {
+				__le64 le;
+
+				memcpy(&le, kbuf, 8);
+				writeq(le64_to_cpu(le), io + off);
+			} else {
+				vpt_pci_put_le(kbuf, 8, readq(io + off));
+			}
+			goto next;
+		}
+#endif
+		if (n >= 4 && !(off % 4)) {
+			n = 4;
+			if (iswrite)
+				iowrite32(vpt_pci_get_le(kbuf, 4), io + off);
+			else
+				vpt_pci_put_le(kbuf, 4, ioread32(io + off));
+		} else if (n >= 2 && !(off % 2)) {
+			n = 2;
+			if (iswrite)
+				iowrite16(vpt_pci_get_le(kbuf, 2), io + off);
+			else
+				vpt_pci_put_le(kbuf, 2, ioread16(io + off));
+		} else {
+			n = 1;
+			if (iswrite)
+				iowrite8(*kbuf, io + off);
+			else
+				*kbuf = ioread8(io + off);
+		}
+next:
+		off += n;
+		kbuf += n;
+		count -= n;
+	}
+}
+
+/* One bounce-buffer's worth of a BAR or ROM access, under the locks. */
+static int vpt_pci_bar_io(struct vpt_pci_device *vpci, int bar, u64 off,
+			  u8 *kbuf, size_t count, bool iswrite)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	bool mem = pci_resource_flags(pdev, bar) & IORESOURCE_MEM;
+	u64 hole_start = 0, hole_end = 0;
+	void __iomem *io = NULL;
+	int ret = 0;
+
+	if (bar != PCI_ROM_RESOURCE) {
+		ret = vpt_pci_bar_map(vpci, bar, &io);
+		if (ret)
+			return ret;
+		if (bar == vpci->msix_bar) {
+			hole_start = vpci->msix_offset;
+			hole_end = hole_start + vpci->msix_size;
+		}
+	}
+
+	if (mem) {
+		down_read(&vpci->memory_lock);
+		if (!vpt_pci_memory_enabled(vpci)) {
+			ret = -EIO;
+			goto out;
+		}
+	}
+
+	if (bar == PCI_ROM_RESOURCE) {
+		size_t rom_size;
+
+		/*
+		 * pci_map_rom() switches the ROM BAR's enable bit on for the
+		 * access: the ROM reads whatever the user's virtual ROM BAR
+		 * says.  bar_lock keeps two readers from disabling it under
+		 * each other.
+		 */
+		mutex_lock(&vpci->bar_lock);
+		io = pci_map_rom(pdev, &rom_size);
+		if (!io) {
+			mutex_unlock(&vpci->bar_lock);
+			ret = -EIO;
+			goto out;
+		}
+		/* Past the image the BAR reads as 0xff. */
+		hole_start = rom_size;
+		hole_end = U64_MAX;
+		vpt_pci_do_io(io, off, kbuf, count, hole_start, hole_end,
+			      true, false);
+		pci_unmap_rom(pdev, io);
+		mutex_unlock(&vpci->bar_lock);
+	} else {
+		vpt_pci_do_io(io, off, kbuf, count, hole_start, hole_end,
+			      mem, iswrite);
+	}
+out:
+	if (mem)
+		up_read(&vpci->memory_lock);
+	return ret;
+}
+
+/**
+ * vpt_pci_bar_rw() - read(2)/write(2) on a BAR or the ROM region
+ * @vpci: the device
+ * @buf: user buffer
+ * @count: bytes requested
+ * @ppos: file position: region index and offset
+ * @iswrite: write rather than read (never for the ROM)
+ *
+ * As upstream: an offset at or past the end of the region fails with
+ * -EINVAL, an access running past the end is shortened to it.
+ *
+ * Return: bytes transferred or a negative errno.
+ */
+ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
+		       size_t count, loff_t *ppos, bool iswrite)
+{
+	int bar = VPT_PCI_INDEX(*ppos);
+	u64 off = *ppos & VPT_PCI_OFFSET_MASK;
+	u64 len = pci_resource_len(vpci->pdev, bar);
+	size_t done = 0;
+	u8 *kbuf;
+	int ret = 0;
+
+	if (!len || off >= len)
+		return -EINVAL;
+	count = min_t(u64, count, len - off);
+	if (!count)
+		return 0;
+
+	kbuf = kmalloc(min_t(size_t, count, VPT_PCI_RW_CHUNK), GFP_KERNEL);
+	if (!kbuf)
+		return -ENOMEM;
+
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, VPT_PCI_RW_CHUNK);
+
+		if (iswrite && copy_from_user(kbuf, buf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = vpt_pci_bar_io(vpci, bar, off + done, kbuf, n, iswrite);
+		if (ret)
+			break;
+		if (!iswrite && copy_to_user(buf + done, kbuf, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += n;
+	}
+	kfree(kbuf);
+	if (ret)
+		return ret;
+	*ppos += done;
+	return done;
+}
+
+/**
+ * vpt_pci_rom_size() - the size to report for the ROM region
+ * @vpci: the device
+ *
+ * Return: the ROM BAR's size if it holds a valid ROM image, else 0.
+ * Reading the image needs memory decoding: it is switched on in the
+ * hardware for the check if the user has it off.
+ */
+size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
+{
+	struct pci_dev *pdev = vpci->pdev;
+	size_t len = pci_resource_len(pdev, PCI_ROM_RESOURCE);
+	void __iomem *io;
+	size_t size;
+	u16 cmd;
+
+	if (!len)
+		return 0;
+
+	down_write(&vpci->memory_lock);
+	mutex_lock(&vpci->bar_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      cmd | PCI_COMMAND_MEMORY);
+	io = pci_map_rom(pdev, &size);
+	if (io)
+		pci_unmap_rom(pdev, io);
+	else
+		len = 0;
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	mutex_unlock(&vpci->bar_lock);
+	up_write(&vpci->memory_lock);
+	return len;
+}
+
+static vm_fault_t vpt_pci_mmap_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vpt_pci_device *vpci = vma->vm_private_data;
+	int bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long pgoff, pfn;
+	vm_fault_t ret;
+
+	pgoff = (vma->vm_pgoff &
+		 ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1)) +
+		((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	pfn = (pci_resource_start(vpci->pdev, bar) >> PAGE_SHIFT) + pgoff;
+
+	down_read(&vpci->memory_lock);
+	if (vpt_pci_memory_enabled(vpci))
+		ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	else
+		ret = VM_FAULT_SIGBUS;
+	up_read(&vpci->memory_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct vpt_pci_mmap_ops = {
+	.fault = vpt_pci_mmap_fault,
+};
+
+/**
+ * vpt_pci_mmap() - mmap(2) of a BAR
+ * @vpci: the device
+ * @vma: the new mapping; its file offset selects region and offset
+ *
+ * Nothing is mapped here: pages are inserted on fault, and only while
+ * memory decoding is on, so that a zap is all it takes to revoke them.
+ *
+ * Return: 0 or -EINVAL for anything but a shared mapping of whole pages
+ * inside an mmap-able BAR, clear of the MSI-X table and PBA.
+ */
+int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma)
+{
+	u64 bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	u64 start, end, len, hs, he;
+	int which, ret;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (bar >= PCI_STD_NUM_BARS || !vpt_pci_bar_mmap_ok(vpci, bar))
+		return -EINVAL;
+	if (vma->vm_end <= vma->vm_start)
+		return -EINVAL;
+
+	len = pci_resource_len(vpci->pdev, bar);
+	start = (u64)(vma->vm_pgoff &
+		      ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1))
+		<< PAGE_SHIFT;
+	if (check_add_overflow(start, (u64)(vma->vm_end - vma->vm_start),
+			       &end) || end > len)
+		return -EINVAL;
+
+	for (which = 0; which < 2; which++) {
+		vpt_pci_bar_msix_hole(vpci, bar, &hs, &he, which);
+		if (hs < he && start < he && end > hs)
+			return -EINVAL;
+	}
+
+	/* The region must be ours while the user can reach it. */
+	ret = vpt_pci_bar_map(vpci, bar, NULL);
+	if (ret)
+		return ret;
+
+	vma->vm_private_data = vpci;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &vpt_pci_mmap_ops;
+	return 0;
+}
