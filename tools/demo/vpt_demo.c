@@ -20,6 +20,8 @@
 #define EDU_BUFFER	0x40000
 #define DEMO_IOVA	0x40000000ULL
 #define DEMO_LEN	4096
+/* QEMU 7.2's edu refuses a transfer that fills its whole 4 KiB buffer. */
+#define DEMO_XFER	1024
 
 static int step(const char *what, int ret)
 {
@@ -120,7 +122,7 @@ static int edu_dma(int device, uint64_t src, uint64_t dst, uint64_t cmd)
 
 	if (bar0_write64(device, EDU_DMA_SRC, src) ||
 	    bar0_write64(device, EDU_DMA_DST, dst) ||
-	    bar0_write64(device, EDU_DMA_COUNT, DEMO_LEN) ||
+	    bar0_write64(device, EDU_DMA_COUNT, DEMO_XFER) ||
 	    bar0_write64(device, EDU_DMA_CMD, cmd | EDU_DMA_START))
 		return -errno;
 	/* edu runs its DMA from a 100 ms timer. */
@@ -171,7 +173,7 @@ static int dma_round_trip(struct vpt_dev *d)
 				  EDU_DMA_TO_RAM));
 	if (!ret)
 		ret = step("bytes came back through the IOMMU unchanged",
-			   memcmp(buf, buf + DEMO_LEN, DEMO_LEN) ? -EIO : 0);
+			   memcmp(buf, buf + DEMO_LEN, DEMO_XFER) ? -EIO : 0);
 	step("UNMAP_DMA", ioctl(d->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ?
 	     -errno : 0);
 out:
