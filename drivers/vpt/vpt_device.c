@@ -40,15 +40,24 @@ static void vpt_device_put(struct vpt_device *vdev)
 		complete(&vdev->released);
 }
 
-static int vpt_device_fop_release(struct inode *inode, struct file *file)
+/*
+ * Drop one open of @vdev: the last one closes the device for its user and
+ * lets the driver's module go.
+ */
+static void vpt_device_close_one(struct vpt_device *vdev)
 {
-	struct vpt_device *vdev = file->private_data;
-
 	mutex_lock(&vdev->open_lock);
 	if (!--vdev->open_count)
 		vdev->ops->close_device(vdev);
 	mutex_unlock(&vdev->open_lock);
+	module_put(vdev->owner);
+}
 
+static int vpt_device_fop_release(struct inode *inode, struct file *file)
+{
+	struct vpt_device *vdev = file->private_data;
+
+	vpt_device_close_one(vdev);
 	vpt_group_device_closed(vdev->group);
 	vpt_device_put(vdev);
 	return 0;
@@ -112,6 +121,13 @@ struct file *vpt_device_open_file(struct vpt_device *vdev)
 
 	lockdep_assert_held(&vdev->group->lock);
 
+	/*
+	 * As upstream: an open device pins its driver's module, so rmmod of
+	 * the driver fails while a user holds the device instead of waiting
+	 * in remove for the user to let go.
+	 */
+	if (!try_module_get(vdev->owner))
+		return ERR_PTR(-ENODEV);
 	/* Listed means registered: the registration reference is held. */
 	refcount_inc(&vdev->refcount);
 
@@ -136,12 +152,12 @@ struct file *vpt_device_open_file(struct vpt_device *vdev)
 	return file;
 
 err_close:
-	mutex_lock(&vdev->open_lock);
-	if (!--vdev->open_count)
-		vdev->ops->close_device(vdev);
-	mutex_unlock(&vdev->open_lock);
+	vpt_device_close_one(vdev);
+	vpt_device_put(vdev);
+	return ERR_PTR(ret);
 err_put:
 	vpt_device_put(vdev);
+	module_put(vdev->owner);
 	return ERR_PTR(ret);
 }
 
@@ -165,6 +181,8 @@ int vpt_register_device(struct vpt_device *vdev, struct device *dev,
 
 	vdev->dev = dev;
 	vdev->ops = ops;
+	/* Registered from probe: the bound driver is the one to pin. */
+	vdev->owner = dev->driver ? dev->driver->owner : NULL;
 	mutex_init(&vdev->open_lock);
 	vdev->open_count = 0;
 	refcount_set(&vdev->refcount, 1);

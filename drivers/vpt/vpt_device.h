@@ -63,6 +63,8 @@ struct vpt_device_ops {
  * @ops: the driver's callbacks.
  *
  * The remaining members belong to vpt.ko.
+ * @owner: the module of the driver bound at registration; each open
+ *         device fd holds a reference on it.
  * @group: the vpt group the device belongs to.
  * @group_entry: link in @group->devices, under @group->lock.
  * @inode: anonymous inode whose address_space every mmap of this device
@@ -78,6 +80,7 @@ struct vpt_device {
 	struct device *dev;
 	const struct vpt_device_ops *ops;
 
+	struct module *owner;
 	struct vpt_group *group;
 	struct list_head group_entry;
 	struct inode *inode;
