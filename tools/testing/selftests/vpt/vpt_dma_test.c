@@ -33,9 +33,9 @@
 #include "kselftest_harness.h"
 #include "vpt_util.h"
 
-#ifndef offsetofend
-#define offsetofend(T, m)	(offsetof(T, m) + sizeof(((T *)0)->m))
-#endif
+/* The type1 info minsz: argsz up to and including iova_pgsizes. */
+#define INFO_MINSZ	(offsetof(struct vfio_iommu_type1_info, iova_pgsizes) + \
+			 sizeof(uint64_t))
 
 #define PAGE		4096UL
 #define BUF_PAGES	16
@@ -482,8 +482,7 @@ TEST_F(dma, get_info_never_writes_past_argsz)
 		memset(b, 0xa5, need + 64);
 		memcpy(b, &argsz, sizeof(argsz));
 		ret = ioctl(self->c, VFIO_IOMMU_GET_INFO, b);
-		if (argsz < offsetofend(struct vfio_iommu_type1_info,
-					iova_pgsizes)) {
+		if (argsz < INFO_MINSZ) {
 			ASSERT_EQ(-1, ret);
 			ASSERT_EQ(EINVAL, errno);
 		} else {
