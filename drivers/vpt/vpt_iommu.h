@@ -117,26 +117,49 @@ struct vpt_dma_run {
  * @iova: the first IOVA; aligned to the smallest page size.
  * @size: size in bytes; a multiple of PAGE_SIZE, @iova + @size - 1 does
  *        not wrap.
- * @vaddr: the user address the pages were pinned from.
  * @mm: the address space of the task that mapped it, mmgrab()ed: its
  *      locked_vm carries the charge, whoever unmaps or releases.
- * @runs: the pinned pages, @nr_runs entries; points to @run0 when there
- *        is at most one run, else to a kvmalloc()ed array.
- * @nr_runs: number of runs.
- * @run0: storage for the common single-run case.
+ * @runs: the pinned pages when there are two runs or more: a kvmalloc()ed
+ *        array of @nr_runs entries.  Read them with vpt_dma_get_run().
+ * @pfn: the first page frame when there is exactly one run (the common
+ *       case): the whole mapping is physically contiguous.
+ * @nr_runs: number of runs; 0 before pinning and after unpinning.
  * @prot: IOMMU_READ and/or IOMMU_WRITE.
+ *
+ * Every live mapping costs one of these, so it is kept to 64 bytes (one
+ * kmalloc-64 object on 64-bit): the user address is not kept once the
+ * pages are pinned, and a single run is stored in place of the pointer.
  */
 struct vpt_dma {
 	struct rb_node node;
 	u64 iova;
 	u64 size;
-	unsigned long vaddr;
 	struct mm_struct *mm;
-	struct vpt_dma_run *runs;
-	unsigned long nr_runs;
-	struct vpt_dma_run run0;
+	union {
+		struct vpt_dma_run *runs;
+		unsigned long pfn;
+	};
+	unsigned int nr_runs;
 	int prot;
 };
+
+/**
+ * vpt_dma_get_run() - one run of a pinned mapping
+ * @dma: the mapping.
+ * @i: the run's index, below @dma->nr_runs.
+ *
+ * Return: the @i-th run, by value (a single run is not stored as one).
+ */
+static inline struct vpt_dma_run
+vpt_dma_get_run(const struct vpt_dma *dma, unsigned int i)
+{
+	if (dma->nr_runs == 1)
+		return (struct vpt_dma_run){
+			.pfn = dma->pfn,
+			.npages = dma->size >> PAGE_SHIFT,
+		};
+	return dma->runs[i];
+}
 
 static inline u64 vpt_dma_last(const struct vpt_dma *dma)
 {
@@ -230,11 +253,12 @@ void vpt_dma_uncharge(struct vpt_dma *dma);
 /**
  * vpt_dma_pin() - pin the mapping's user pages and record them as runs
  * @dma: the mapping, with no runs yet; called by the task owning @dma->mm.
+ * @vaddr: the user address of the first page; @dma->size bytes from it.
  *
  * Return: 0, or a negative errno (-EFAULT for a hole or a read-only page
  * asked to be writable) with nothing left pinned.
  */
-int vpt_dma_pin(struct vpt_dma *dma);
+int vpt_dma_pin(struct vpt_dma *dma, unsigned long vaddr);
 
 /**
  * vpt_dma_unpin() - unpin every run of a mapping and forget them

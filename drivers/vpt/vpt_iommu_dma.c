@@ -25,6 +25,7 @@
 
 #include "vpt_compat.h"
 #include "vpt_iommu.h"
+#include "vpt_trace.h"
 
 #define VPT_MAP_FLAGS	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | \
 			 VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH)
@@ -107,18 +108,21 @@ static int vpt_dma_map_domain(struct vpt_dma *dma, struct vpt_iommu_domain *d)
 {
 	/* IOMMU_CACHE: normal DMA is coherent; no-snoop is d->coherent's. */
 	int prot = dma->prot | IOMMU_CACHE;
+	struct vpt_dma_run run;
 	u64 iova = dma->iova;
-	unsigned long i;
+	unsigned int i;
 	size_t len;
 	int ret;
 
 	for (i = 0; i < dma->nr_runs; i++) {
-		len = dma->runs[i].npages << PAGE_SHIFT;
-		ret = vpt_iommu_map(d->domain, iova, PFN_PHYS(dma->runs[i].pfn),
-				    len, prot);
+		run = vpt_dma_get_run(dma, i);
+		len = run.npages << PAGE_SHIFT;
+		ret = vpt_iommu_map(d->domain, iova, PFN_PHYS(run.pfn), len,
+				    prot);
 		if (ret) {
 			pr_debug("map: iommu_map of iova 0x%llx size 0x%zx failed: %d\n",
 				 iova, len, ret);
+			trace_vpt_reject(iova, len, VPT_REJECT_IOMMU, ret);
 			if (iova > dma->iova)
 				iommu_unmap(d->domain, dma->iova, iova - dma->iova);
 			return ret;
@@ -224,6 +228,7 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 	if (!map->size || (map->size | map->iova | map->vaddr) & (pgsize - 1)) {
 		pr_debug("map: iova 0x%llx vaddr 0x%llx size 0x%llx not a non-zero multiple of 0x%llx\n",
 			 map->iova, map->vaddr, map->size, pgsize);
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_ALIGN, -EINVAL);
 		return -EINVAL;
 	}
 	if (check_add_overflow(map->iova, map->size - 1, &last) ||
@@ -231,6 +236,7 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 	    vlast > ULONG_MAX) {
 		pr_debug("map: iova 0x%llx or vaddr 0x%llx + size 0x%llx wraps\n",
 			 map->iova, map->vaddr, map->size);
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_WRAP, -EOVERFLOW);
 		return -EOVERFLOW;
 	}
 
@@ -241,6 +247,7 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 		iommu->skipped_bytes += map->size;
 		pr_debug("map: skipped iova 0x%llx size 0x%llx above max_iova 0x%llx\n",
 			 map->iova, map->size, iommu->max_iova);
+		trace_vpt_skip(map->iova, map->size, iommu->max_iova);
 		return 0;
 	}
 
@@ -248,15 +255,19 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 	if (vpt_dma_find(iommu, map->iova, last)) {
 		pr_debug("map: iova 0x%llx-0x%llx overlaps a mapping\n",
 			 map->iova, last);
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_OVERLAP, -EEXIST);
 		return -EEXIST;
 	}
 	if (!iommu->dma_avail) {
 		pr_debug("map: dma_entry_limit reached\n");
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_LIMIT, -ENOSPC);
 		return -ENOSPC;
 	}
 	if (!vpt_iommu_range_usable(iommu, map->iova, last)) {
 		pr_debug("map: iova 0x%llx-0x%llx not in one usable range (max_iova 0x%llx)\n",
 			 map->iova, last, iommu->max_iova);
+		trace_vpt_reject(map->iova, map->size, last > iommu->max_iova ?
+				 VPT_REJECT_WIDTH : VPT_REJECT_RESERVED, -EINVAL);
 		return -EINVAL;
 	}
 	if (!current->mm)
@@ -267,16 +278,14 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 		return -ENOMEM;
 	dma->iova = map->iova;
 	dma->size = map->size;
-	dma->vaddr = map->vaddr;
 	dma->prot = prot;
-	dma->runs = &dma->run0;
 	dma->mm = current->mm;
 	mmgrab(dma->mm);
 
 	ret = vpt_dma_charge(dma);
 	if (ret)
 		goto err_free;
-	ret = vpt_dma_pin(dma);
+	ret = vpt_dma_pin(dma, map->vaddr);
 	if (ret)
 		goto err_uncharge;
 	list_for_each_entry(d, &iommu->domains, entry) {
@@ -287,6 +296,7 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 
 	vpt_dma_link(iommu, dma);
 	iommu->dma_avail--;
+	trace_vpt_map(dma->iova, dma->size, map->vaddr, dma->nr_runs, prot, iommu->dma_avail);
 	return 0;
 
 err_unmap:
@@ -314,6 +324,7 @@ long vpt_iommu_map_dma(struct vpt_iommu *iommu, void __user *arg)
 	if (map.argsz < minsz || map.flags & ~VPT_MAP_FLAGS) {
 		pr_debug("map: argsz %u or flags 0x%x invalid\n",
 			 map.argsz, map.flags);
+		trace_vpt_reject(map.iova, map.size, VPT_REJECT_FLAGS, -EINVAL);
 		return -EINVAL;
 	}
 
@@ -324,6 +335,7 @@ long vpt_iommu_map_dma(struct vpt_iommu *iommu, void __user *arg)
 		prot |= IOMMU_WRITE;
 	if (!prot) {
 		pr_debug("map: neither READ nor WRITE\n");
+		trace_vpt_reject(map.iova, map.size, VPT_REJECT_FLAGS, -EINVAL);
 		return -EINVAL;
 	}
 
@@ -398,6 +410,7 @@ static int vpt_dma_do_unmap(struct vpt_iommu *iommu,
 	if (count)
 		vpt_dma_remove(iommu, first, count);
 
+	trace_vpt_unmap(unmap->iova, unmap->size, unmapped, count);
 	unmap->size = unmapped;
 	return 0;
 }

@@ -2,11 +2,15 @@
 /*
  * vpt_iommu_pin.c - pinning a mapping's user pages and accounting them.
  *
- * Pages are pinned with FOLL_LONGTERM in batches of one page worth of
- * struct page pointers, and recorded as runs of physically contiguous
- * page frames, so that each run can be given to the IOMMU in one call
- * (letting it use 2 MiB and 1 GiB pages) and later unpinned in one call,
- * without ever walking the IOMMU page tables back.
+ * Pages are pinned with FOLL_LONGTERM in batches of VPT_PIN_BATCH pages
+ * (few calls for large mappings; small ones pin through an array on the
+ * stack and allocate nothing), and recorded as runs of physically
+ * contiguous page frames, so that each run can be given to the IOMMU in
+ * one call (letting it use 2 MiB and 1 GiB pages) and later unpinned in
+ * one call, folio by folio, without ever walking the IOMMU page tables
+ * back.  THP and hugetlbfs memory comes back from GUP as whole folios of
+ * consecutive frames: recording a batch costs one compare per page and
+ * one run per physically contiguous stretch.
  *
  * The whole mapping is charged to RLIMIT_MEMLOCK of the mapping task's
  * mm before anything is pinned, so an over-limit request fails with
@@ -25,12 +29,22 @@
 #include <linux/slab.h>
 
 #include "vpt_iommu.h"
+#include "vpt_trace.h"
 
-/* Struct page pointers pinned per pin_user_pages_fast() call. */
-#define VPT_PIN_BATCH	(PAGE_SIZE / sizeof(struct page *))
+/*
+ * Pages pinned per pin_user_pages_fast() call: eight pages of struct page
+ * pointers (16 MiB of 4 KiB pages), allocated once per mapping.
+ */
+#define VPT_PIN_BATCH	(8 * PAGE_SIZE / sizeof(struct page *))
 
-/* Runs the array grows to when a mapping first needs more than run0. */
+/* Mappings of at most this many pages pin through an on-stack array. */
+#define VPT_PIN_STACK	8
+
+/* Runs the array grows to when a mapping first needs more than one. */
 #define VPT_RUNS_MIN	8
+
+/* One kmalloc-64 object per live mapping (see struct vpt_dma). */
+static_assert(BITS_PER_LONG != 64 || sizeof(struct vpt_dma) <= 64);
 
 int vpt_dma_charge(struct vpt_dma *dma)
 {
@@ -38,6 +52,7 @@ int vpt_dma_charge(struct vpt_dma *dma)
 
 	/* account_locked_vm() checks current's rlimit and CAP_IPC_LOCK. */
 	ret = account_locked_vm(dma->mm, dma->size >> PAGE_SHIFT, true);
+	trace_vpt_account(true, dma->size >> PAGE_SHIFT, ret);
 	if (ret)
 		pr_debug("map: %llu pages exceed RLIMIT_MEMLOCK (%lu bytes)\n",
 			 dma->size >> PAGE_SHIFT, rlimit(RLIMIT_MEMLOCK));
@@ -54,140 +69,188 @@ void vpt_dma_uncharge(struct vpt_dma *dma)
 	if (!mmget_not_zero(dma->mm))
 		return;
 	account_locked_vm(dma->mm, dma->size >> PAGE_SHIFT, false);
+	trace_vpt_account(false, dma->size >> PAGE_SHIFT, 0);
 	mmput_async(dma->mm);
 }
 
 /*
- * Grow the run array of @dma to hold at least one more run.  @cap is the
- * capacity of dma->runs (1 while it is run0).
+ * The runs of a mapping while vpt_dma_pin() records them: in @one until a
+ * second run appears, then in a kvmalloc()ed array of @cap entries.
  */
-static int vpt_dma_grow_runs(struct vpt_dma *dma, unsigned long *cap)
+struct vpt_pin_runs {
+	struct vpt_dma_run *runs;
+	unsigned long nr;
+	unsigned long cap;
+	struct vpt_dma_run one;
+};
+
+/* Unpin @nr runs; the device may have written any page it could write. */
+static void vpt_unpin_runs(const struct vpt_dma_run *runs, unsigned long nr,
+			   bool dirty)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
+						 runs[i].npages, dirty);
+		cond_resched();
+	}
+}
+
+/* Grow the run array of @r to hold at least one more run. */
+static int vpt_pin_runs_grow(struct vpt_pin_runs *r)
 {
 	struct vpt_dma_run *runs;
 	unsigned long new_cap;
 
-	if (check_mul_overflow(*cap, 2UL, &new_cap))
+	/* struct vpt_dma counts its runs in an unsigned int. */
+	if (r->cap >= UINT_MAX)
 		return -ENOMEM;
-	new_cap = max_t(unsigned long, new_cap, VPT_RUNS_MIN);
+	new_cap = min_t(unsigned long, max_t(unsigned long, 2 * r->cap,
+					     VPT_RUNS_MIN), UINT_MAX);
 	runs = kvmalloc_array(new_cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
 	if (!runs)
 		return -ENOMEM;
-	memcpy(runs, dma->runs, dma->nr_runs * sizeof(*runs));
-	if (dma->runs != &dma->run0)
-		kvfree(dma->runs);
-	dma->runs = runs;
-	*cap = new_cap;
+	memcpy(runs, r->runs, r->nr * sizeof(*runs));
+	if (r->runs != &r->one)
+		kvfree(r->runs);
+	r->runs = runs;
+	r->cap = new_cap;
 	return 0;
 }
 
-/* Append one pinned page frame to the runs of @dma. */
-static int vpt_dma_add_pfn(struct vpt_dma *dma, unsigned long *cap,
-			   unsigned long pfn)
+/*
+ * Record @n pinned pages, in IOVA order, as runs: each stretch of
+ * consecutive page frames extends the last run or starts a new one.  On
+ * failure the pages not yet recorded are unpinned here; the recorded ones
+ * stay in @r for the caller to unpin.
+ */
+static int vpt_pin_runs_add(struct vpt_pin_runs *r, struct page **pages,
+			    long n)
 {
 	struct vpt_dma_run *last;
+	unsigned long pfn;
+	long i = 0, j;
 	int ret;
 
-	if (dma->nr_runs) {
-		last = &dma->runs[dma->nr_runs - 1];
-		if (pfn == last->pfn + last->npages) {
-			last->npages++;
-			return 0;
+	while (i < n) {
+		pfn = page_to_pfn(pages[i]);
+		for (j = i + 1; j < n; j++)
+			if (page_to_pfn(pages[j]) != pfn + (j - i))
+				break;
+		last = r->nr ? &r->runs[r->nr - 1] : NULL;
+		if (last && pfn == last->pfn + last->npages) {
+			last->npages += j - i;
+		} else {
+			if (r->nr == r->cap) {
+				ret = vpt_pin_runs_grow(r);
+				if (ret) {
+					unpin_user_pages(pages + i, n - i);
+					return ret;
+				}
+			}
+			r->runs[r->nr].pfn = pfn;
+			r->runs[r->nr].npages = j - i;
+			r->nr++;
 		}
+		i = j;
 	}
-	if (dma->nr_runs == *cap) {
-		ret = vpt_dma_grow_runs(dma, cap);
-		if (ret)
-			return ret;
-	}
-	dma->runs[dma->nr_runs].pfn = pfn;
-	dma->runs[dma->nr_runs].npages = 1;
-	dma->nr_runs++;
 	return 0;
 }
 
-/* Give back the unused tail of a run array; keeping it is harmless. */
-static void vpt_dma_shrink_runs(struct vpt_dma *dma, unsigned long cap)
+/*
+ * Hand the recorded runs over to @dma: a single run goes in place, more
+ * go in an array of exactly @r->nr entries (keeping the larger one if
+ * that allocation fails, which is harmless).
+ */
+static void vpt_pin_runs_commit(struct vpt_pin_runs *r, struct vpt_dma *dma)
 {
-	struct vpt_dma_run *runs;
+	struct vpt_dma_run *runs = r->runs;
 
-	if (dma->runs == &dma->run0 || cap == dma->nr_runs)
-		return;
-	if (dma->nr_runs == 1) {
-		dma->run0 = dma->runs[0];
-		kvfree(dma->runs);
-		dma->runs = &dma->run0;
+	dma->nr_runs = r->nr;
+	if (r->nr == 1) {
+		dma->pfn = r->runs[0].pfn;
+		if (r->runs != &r->one)
+			kvfree(r->runs);
 		return;
 	}
-	runs = kvmalloc_array(dma->nr_runs, sizeof(*runs), GFP_KERNEL_ACCOUNT);
-	if (!runs)
-		return;
-	memcpy(runs, dma->runs, dma->nr_runs * sizeof(*runs));
-	kvfree(dma->runs);
+	if (r->nr < r->cap) {
+		runs = kvmalloc_array(r->nr, sizeof(*runs), GFP_KERNEL_ACCOUNT);
+		if (runs) {
+			memcpy(runs, r->runs, r->nr * sizeof(*runs));
+			kvfree(r->runs);
+		} else {
+			runs = r->runs;
+		}
+	}
 	dma->runs = runs;
 }
 
-int vpt_dma_pin(struct vpt_dma *dma)
+int vpt_dma_pin(struct vpt_dma *dma, unsigned long vaddr)
 {
 	unsigned long npages = dma->size >> PAGE_SHIFT;
+	struct page *stack[VPT_PIN_STACK], **pages = stack;
+	struct vpt_pin_runs r = { .cap = 1 };
 	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long done = 0, cap = 1;
-	struct page **pages;
+	unsigned long done = 0, batch;
 	int ret = 0;
-	long i, n;
+	long n;
 
 	if (dma->prot & IOMMU_WRITE)
 		gup_flags |= FOLL_WRITE;
 
-	pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
+	batch = min_t(unsigned long, npages, VPT_PIN_BATCH);
+	if (batch > ARRAY_SIZE(stack)) {
+		pages = kvmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
+		if (!pages)
+			return -ENOMEM;
+	}
 
-	dma->runs = &dma->run0;
-	dma->nr_runs = 0;
+	r.runs = &r.one;
 	while (done < npages) {
-		n = min_t(unsigned long, npages - done, VPT_PIN_BATCH);
-		n = pin_user_pages_fast(dma->vaddr + (done << PAGE_SHIFT), n,
+		n = min_t(unsigned long, npages - done, batch);
+		n = pin_user_pages_fast(vaddr + (done << PAGE_SHIFT), n,
 					gup_flags, pages);
 		if (n <= 0) {
 			ret = n ? n : -EFAULT;
 			pr_debug("map: pinning vaddr 0x%lx failed: %d\n",
-				 dma->vaddr + (done << PAGE_SHIFT), ret);
+				 vaddr + (done << PAGE_SHIFT), ret);
+			trace_vpt_reject(dma->iova, dma->size, VPT_REJECT_PIN, ret);
 			goto err_unpin;
 		}
-		for (i = 0; i < n; i++) {
-			ret = vpt_dma_add_pfn(dma, &cap, page_to_pfn(pages[i]));
-			if (ret) {
-				/* Not recorded in a run: unpin them here. */
-				unpin_user_pages(pages + i, n - i);
-				goto err_unpin;
-			}
-		}
+		ret = vpt_pin_runs_add(&r, pages, n);
+		if (ret)
+			goto err_unpin;
 		done += n;
 		cond_resched();
 	}
-	vpt_dma_shrink_runs(dma, cap);
-	free_page((unsigned long)pages);
+	vpt_pin_runs_commit(&r, dma);
+	trace_vpt_pin(vaddr, npages, dma->nr_runs);
+	if (pages != stack)
+		kvfree(pages);
 	return 0;
 
 err_unpin:
-	vpt_dma_unpin(dma);
-	free_page((unsigned long)pages);
+	vpt_unpin_runs(r.runs, r.nr, dma->prot & IOMMU_WRITE);
+	if (r.runs != &r.one)
+		kvfree(r.runs);
+	if (pages != stack)
+		kvfree(pages);
 	return ret;
 }
 
 void vpt_dma_unpin(struct vpt_dma *dma)
 {
-	bool dirty = dma->prot & IOMMU_WRITE;
-	unsigned long i;
+	struct vpt_dma_run one;
 
-	/* The device may have written any page it could write to. */
-	for (i = 0; i < dma->nr_runs; i++) {
-		unpin_user_page_range_dirty_lock(pfn_to_page(dma->runs[i].pfn),
-						 dma->runs[i].npages, dirty);
-		cond_resched();
-	}
-	if (dma->runs != &dma->run0)
+	if (dma->nr_runs == 1) {
+		one = vpt_dma_get_run(dma, 0);
+		vpt_unpin_runs(&one, 1, dma->prot & IOMMU_WRITE);
+	} else if (dma->nr_runs) {
+		vpt_unpin_runs(dma->runs, dma->nr_runs,
+			       dma->prot & IOMMU_WRITE);
 		kvfree(dma->runs);
-	dma->runs = &dma->run0;
+	}
+	dma->runs = NULL;
 	dma->nr_runs = 0;
 }
