@@ -98,6 +98,49 @@ static inline void vpt_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+/*
+ * The PFN behind a present user PTE of a VM_PFNMAP vma, -EFAULT if the
+ * mapping is read-only and @write is asked for.  The caller holds the
+ * mmap lock.  6.10 made follow_pte() take the vma and dropped
+ * follow_pfn(); 6.12 replaced follow_pte() with follow_pfnmap_start().
+ */
+static inline int vpt_follow_pfnmap(struct vm_area_struct *vma,
+				    unsigned long addr, bool write,
+				    unsigned long *pfn)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	int ret = follow_pfnmap_start(&args);
+
+	if (ret)
+		return ret;
+	if (write && !args.writable)
+		ret = -EFAULT;
+	else
+		*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return ret;
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	spinlock_t *ptl;	/* the PTE lock follow_pte() took */
+	pte_t *ptep;
+	int ret = follow_pte(vma, addr, &ptep, &ptl);
+
+	if (ret)
+		return ret;
+	if (write && !pte_write(ptep_get(ptep)))
+		ret = -EFAULT;
+	else
+		*pfn = pte_pfn(ptep_get(ptep));
+	pte_unmap_unlock(ptep, ptl);
+	return ret;
+#else
+	/* A PFN map's PTEs are writable exactly when the vma is. */
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	return follow_pfn(vma, addr, pfn);
+#endif
+}
+
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

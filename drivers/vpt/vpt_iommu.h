@@ -11,6 +11,7 @@
 #ifndef _VPT_IOMMU_H
 #define _VPT_IOMMU_H
 
+#include <linux/bits.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -124,7 +125,8 @@ struct vpt_dma_run {
  * @pfn: the first page frame when there is exactly one run (the common
  *       case): the whole mapping is physically contiguous.
  * @nr_runs: number of runs; 0 before pinning and after unpinning.
- * @prot: IOMMU_READ and/or IOMMU_WRITE.
+ * @prot: IOMMU_READ and/or IOMMU_WRITE, and VPT_DMA_PFNMAP when the
+ *        mapping is MMIO mapped by PFN: nothing pinned, nothing charged.
  *
  * Every live mapping costs one of these, so it is kept to 64 bytes (one
  * kmalloc-64 object on 64-bit): the user address is not kept once the
@@ -160,6 +162,10 @@ vpt_dma_get_run(const struct vpt_dma *dma, unsigned int i)
 		};
 	return dma->runs[i];
 }
+
+/* In vpt_dma.prot: mapped by PFN (see vpt_iommu_pfnmap.c). */
+#define VPT_DMA_PFNMAP		BIT(30)
+#define VPT_DMA_IOMMU_PROT	(IOMMU_READ | IOMMU_WRITE)
 
 static inline u64 vpt_dma_last(const struct vpt_dma *dma)
 {
@@ -265,5 +271,19 @@ int vpt_dma_pin(struct vpt_dma *dma, unsigned long vaddr);
  * @dma: the mapping, unmapped from every domain with the IOTLB flushed.
  */
 void vpt_dma_unpin(struct vpt_dma *dma);
+
+/* vpt_iommu_pfnmap.c */
+
+/**
+ * vpt_dma_pfnmap() - take a mapping of mmapped MMIO by PFN
+ * @dma: the new mapping, neither charged nor pinned yet.
+ * @vaddr: its user address.
+ *
+ * Return: 0 with @dma holding one run and VPT_DMA_PFNMAP set; -ENOENT when
+ * @vaddr is not in a VM_PFNMAP vma (pin it instead); -EFAULT when the
+ * range is not one physically contiguous, present and (for a writable
+ * mapping) writable stretch of MMIO inside that vma.
+ */
+int vpt_dma_pfnmap(struct vpt_dma *dma, unsigned long vaddr);
 
 #endif /* _VPT_IOMMU_H */

@@ -107,7 +107,7 @@ static void vpt_dma_link(struct vpt_iommu *iommu, struct vpt_dma *new)
 static int vpt_dma_map_domain(struct vpt_dma *dma, struct vpt_iommu_domain *d)
 {
 	/* IOMMU_CACHE: normal DMA is coherent; no-snoop is d->coherent's. */
-	int prot = dma->prot | IOMMU_CACHE;
+	int prot = (dma->prot & VPT_DMA_IOMMU_PROT) | IOMMU_CACHE;
 	struct vpt_dma_run run;
 	u64 iova = dma->iova;
 	unsigned int i;
@@ -282,12 +282,18 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 	dma->mm = current->mm;
 	mmgrab(dma->mm);
 
-	ret = vpt_dma_charge(dma);
-	if (ret)
+	/* Mmapped MMIO (peer to peer) is mapped by PFN; RAM is pinned. */
+	ret = vpt_dma_pfnmap(dma, map->vaddr);
+	if (ret == -ENOENT) {
+		ret = vpt_dma_charge(dma);
+		if (ret)
+			goto err_free;
+		ret = vpt_dma_pin(dma, map->vaddr);
+		if (ret)
+			goto err_uncharge;
+	} else if (ret) {
 		goto err_free;
-	ret = vpt_dma_pin(dma, map->vaddr);
-	if (ret)
-		goto err_uncharge;
+	}
 	list_for_each_entry(d, &iommu->domains, entry) {
 		ret = vpt_dma_map_domain(dma, d);
 		if (ret)

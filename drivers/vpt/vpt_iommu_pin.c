@@ -64,9 +64,10 @@ void vpt_dma_uncharge(struct vpt_dma *dma)
 	/*
 	 * After exit or exec the mm may have no users: its locked_vm went
 	 * with it and must not be touched.  mmput_async() because the
-	 * caller holds vpt_iommu.lock and this may be the last user.
+	 * caller holds vpt_iommu.lock and this may be the last user.  MMIO
+	 * mapped by PFN was never charged.
 	 */
-	if (!mmget_not_zero(dma->mm))
+	if ((dma->prot & VPT_DMA_PFNMAP) || !mmget_not_zero(dma->mm))
 		return;
 	account_locked_vm(dma->mm, dma->size >> PAGE_SHIFT, false);
 	trace_vpt_account(false, dma->size >> PAGE_SHIFT, 0);
@@ -243,7 +244,9 @@ void vpt_dma_unpin(struct vpt_dma *dma)
 {
 	struct vpt_dma_run one;
 
-	if (dma->nr_runs == 1) {
+	if (dma->prot & VPT_DMA_PFNMAP) {
+		/* MMIO mapped by PFN: nothing was pinned. */
+	} else if (dma->nr_runs == 1) {
 		one = vpt_dma_get_run(dma, 0);
 		vpt_unpin_runs(&one, 1, dma->prot & IOMMU_WRITE);
 	} else if (dma->nr_runs) {

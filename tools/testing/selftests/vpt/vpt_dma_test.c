@@ -1611,4 +1611,98 @@ TEST_F(bridge, second_group_shares_mappings_and_outlives_first)
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
 }
 
+/*
+ * Peer to peer, as QEMU sets it up: a page of ivshmem's BAR2, mmapped from
+ * its device fd, is itself given to MAP_DMA.  It is MMIO: mapped by PFN,
+ * nothing pinned or charged, and edu's DMA lands in ivshmem's memory.
+ */
+struct p2p {
+	int group;
+	int device;
+	uint8_t *bar;	/* one page of BAR2, mmapped */
+};
+
+static int p2p_open(struct p2p *p, int container)
+{
+	p->group = vpt_open_group(vpt_iommu_group(VPT_IVSHMEM_BDF));
+	if (p->group < 0)
+		return -1;
+	if (ioctl(p->group, VFIO_GROUP_SET_CONTAINER, &container))
+		return -1;
+	p->device = ioctl(p->group, VFIO_GROUP_GET_DEVICE_FD, VPT_IVSHMEM_BDF);
+	if (p->device < 0)
+		return -1;
+	p->bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      p->device, VPT_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX));
+	return p->bar == MAP_FAILED ? -1 : 0;
+}
+
+static void p2p_close(struct p2p *p)
+{
+	if (p->bar != MAP_FAILED)
+		munmap(p->bar, PAGE);
+	if (p->device >= 0)
+		close(p->device);
+	if (p->group >= 0)
+		close(p->group);
+}
+
+TEST_F(dma, map_of_bar_mmap_pins_and_charges_nothing)
+{
+	struct p2p p = { -1, -1, MAP_FAILED };
+	uint64_t unmapped = 0;
+
+	ASSERT_EQ(0, p2p_open(&p, self->c));
+	ASSERT_EQ(0, edu_enable(p.device));
+	ASSERT_EQ(0, map_dma(self->c, IOVA_B, p.bar, PAGE, RW));
+	EXPECT_EQ(self->pins, pins_now());
+	EXPECT_EQ(self->lck, vmlck_kb());
+	ASSERT_EQ(0, unmap_dma(self->c, IOVA_B, PAGE, 0, &unmapped));
+	EXPECT_EQ(PAGE, unmapped);
+	p2p_close(&p);
+}
+
+TEST_F(dma, edu_dma_into_mapped_ivshmem_bar_lands_in_the_bar)
+{
+	struct p2p p = { -1, -1, MAP_FAILED };
+	uint8_t *src = self->buf;
+	int i;
+
+	ASSERT_EQ(0, p2p_open(&p, self->c));
+	ASSERT_EQ(0, edu_enable(p.device));
+	for (i = 0; i < EDU_DMA_LEN; i++) {
+		src[i] = (uint8_t)(i * 5 + 1);
+		p.bar[i] = 0;
+	}
+	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+			     VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, map_dma(self->c, IOVA_B, p.bar, PAGE, RW));
+	ASSERT_EQ(0, edu_enable(self->d.device));
+	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+			     false));
+	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+			     true));
+	for (i = 0; i < EDU_DMA_LEN; i++)
+		if (p.bar[i] != src[i])
+			break;
+	EXPECT_EQ(EDU_DMA_LEN, i);
+	p2p_close(&p);
+}
+
+TEST_F(dma, map_of_bar_mmap_with_decode_off_efault)
+{
+	struct p2p p = { -1, -1, MAP_FAILED };
+	uint16_t cmd;
+
+	ASSERT_EQ(0, p2p_open(&p, self->c));
+	ASSERT_EQ(0, vpt_cfg_read(p.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	cmd &= ~PCI_COMMAND_MEMORY;
+	ASSERT_EQ(0, vpt_cfg_write(p.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	EXPECT_EQ(-EFAULT, map_dma(self->c, IOVA_B, p.bar, PAGE,
+				   RW));
+	EXPECT_EQ(self->pins, pins_now());
+	EXPECT_EQ(self->lck, vmlck_kb());
+	p2p_close(&p);
+}
+
 TEST_HARNESS_MAIN
