@@ -13,6 +13,7 @@
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int vpt_iommu_map(struct iommu_domain *domain,
@@ -95,6 +96,32 @@ static inline void vpt_eventfd_signal(struct eventfd_ctx *ctx)
 	eventfd_signal(ctx);
 #else
 	eventfd_signal(ctx, 1);
+#endif
+}
+
+/*
+ * 6.2 added dynamic MSI-X: vectors allocated one at a time after MSI-X is
+ * enabled.  vpt_pci_msix_alloc_irq_at() returns the new Linux IRQ or a
+ * negative errno.
+ */
+static inline bool vpt_pci_msix_can_alloc_dyn(struct pci_dev *pdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return pci_msix_can_alloc_dyn(pdev);
+#else
+	return false;
+#endif
+}
+
+static inline int vpt_pci_msix_alloc_irq_at(struct pci_dev *pdev,
+					    unsigned int index)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	struct msi_map map = pci_msix_alloc_irq_at(pdev, index, NULL);
+
+	return map.index < 0 ? map.index : map.virq;
+#else
+	return -EINVAL;
 #endif
 }
 

@@ -164,6 +164,8 @@ static void vpt_pci_hw_bars_write(struct vpt_pci_device *vpci, bool size,
 		pci_dbg(pdev, "%s: BAR %d hardware size %#llx, resource %#llx%s\n",
 			why, bar, vpci->hw_size[bar], len,
 			pdev->mmio_always_on ? " (mmio_always_on: not sized)" : "");
+		trace_vpt_pci_bar_size(pci_name(pdev), bar, vpci->hw_size[bar],
+				       len, pdev->mmio_always_on ? cmd : 0, why);
 		if (!pdev->mmio_always_on && vpci->hw_size[bar] != len)
 			pci_warn(pdev, "%s: BAR %d sizes to %#llx, resource is %#llx\n",
 				 why, bar, vpci->hw_size[bar], len);

@@ -14,9 +14,10 @@
  *
  * Standard header:
  *   ID, class, revision, header type, subsystem: read-only from the device
- *   COMMAND: memory, I/O, bus master and INTx disable written through
- *            (memory/I/O changes are serialised with BAR access, see
- *            vpt_pci_cfg_write_command()), the other bits virtual
+ *   COMMAND: memory, I/O and bus master written through (memory/I/O
+ *            changes are serialised with BAR access, see
+ *            vpt_cfg_write_command()), the other bits virtual; INTx
+ *            disable masks the user's INTx (vpt_pci_intr_virq_disable())
  *   STATUS: read-only from the device except the capability-list bit and
  *           the RW1C error bits, which are virtual (write one to clear)
  *   BARs, ROM BAR: fully virtual; sizing reads back the size masks
@@ -28,10 +29,13 @@
  * virtual so that the presented chain is the sanitised one), unknown ones
  * are unlinked.  MSI and MSI-X control registers and MSI message
  * address/data/mask are virtual: nothing the user writes reaches the
- * hardware's interrupt setup.  In PCI Express DEVCTL the FLR bit starts a
- * function reset and reads back 0, max payload and read request size are
- * virtual and phantom functions read-only.  Extended capabilities (up to
- * the device's cfg_size) are read-only, their headers virtual.
+ * hardware's interrupt setup.  Their enable bits and MSI's multiple
+ * message enable field show what VFIO_DEVICE_SET_IRQS configured and
+ * ignore writes; MSI-X function mask is only stored.  In PCI Express
+ * DEVCTL the FLR bit starts a function reset and reads back 0, max
+ * payload and read request size are virtual and phantom functions
+ * read-only.  Extended capabilities (up to the device's cfg_size) are
+ * read-only, their headers virtual.
  */
 #include <linux/bitmap.h>
 #include <linux/pci.h>
@@ -51,7 +55,7 @@
 
 /* COMMAND bits written through to the device. */
 #define VPT_COMMAND_HW	(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | \
-			 PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
+			 PCI_COMMAND_MASTER)
 /* COMMAND bits defined by the spec (bits 11-15 are reserved). */
 #define VPT_COMMAND_DEFINED	0x07ff
 
@@ -182,6 +186,55 @@ static int vpt_cfg_hw_write(struct pci_dev *pdev, unsigned int pos,
 	return vpt_cfg_hw_write_raw(pdev, pos, n, val);
 }
 
+/*
+ * Replace the bits @mask of the 16-bit register @reg by @bits in @val, the
+ * value of the @n byte access at @pos, where the access covers them.
+ */
+static u32 vpt_cfg_overlay16(unsigned int pos, unsigned int n, u32 val,
+			     unsigned int reg, u16 mask, u16 bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		unsigned int shift;
+		u32 m;
+
+		if (reg + i < pos || reg + i >= pos + n)
+			continue;
+		shift = 8 * (reg + i - pos);
+		m = (u32)(u8)(mask >> (8 * i)) << shift;
+		val = (val & ~m) | (((u32)(u8)(bits >> (8 * i)) << shift) & m);
+	}
+	return val;
+}
+
+/* The MSI and MSI-X control bits owned by SET_IRQS, seen at read time. */
+static u32 vpt_cfg_irq_overlay(struct vpt_pci_device *vpci, unsigned int pos,
+			       unsigned int n, u32 val)
+{
+	struct vpt_pci_config *cfg = &vpci->cfg;
+	unsigned int reg;
+
+	if (cfg->msi_pos) {
+		reg = cfg->msi_pos + PCI_MSI_FLAGS;
+		if (vpt_cfg_overlaps(pos, n, reg, 2))
+			val = vpt_cfg_overlay16(pos, n, val, reg,
+						PCI_MSI_FLAGS_ENABLE |
+						PCI_MSI_FLAGS_QSIZE,
+						vpt_pci_intr_msi_flags(vpci,
+								       false));
+	}
+	if (cfg->msix_pos) {
+		reg = cfg->msix_pos + PCI_MSIX_FLAGS;
+		if (vpt_cfg_overlaps(pos, n, reg, 2))
+			val = vpt_cfg_overlay16(pos, n, val, reg,
+						PCI_MSIX_FLAGS_ENABLE,
+						vpt_pci_intr_msi_flags(vpci,
+								       true));
+	}
+	return val;
+}
+
 static int vpt_cfg_read(struct vpt_pci_device *vpci, unsigned int pos,
 			unsigned int n, u32 *val)
 {
@@ -198,7 +251,7 @@ static int vpt_cfg_read(struct vpt_pci_device *vpci, unsigned int pos,
 		if (ret)
 			return ret;
 	}
-	*val = (hw & ~virt) | (v & virt);
+	*val = vpt_cfg_irq_overlay(vpci, pos, n, (hw & ~virt) | (v & virt));
 	return 0;
 }
 
@@ -343,20 +396,6 @@ static int vpt_cfg_exp_devctl(struct vpt_pci_device *vpci)
 	return 0;
 }
 
-/* MSI control: the queue size cannot exceed what the device offers. */
-static void vpt_cfg_msi_flags(struct vpt_pci_device *vpci)
-{
-	unsigned int reg = vpci->cfg.msi_pos + PCI_MSI_FLAGS;
-	u16 flags = vpt_cfg_get(vpci->cfg.vconfig, reg, 2);
-	u16 qmax = (flags & PCI_MSI_FLAGS_QMASK) >> 1;
-
-	if (((flags & PCI_MSI_FLAGS_QSIZE) >> 4) > qmax) {
-		flags &= ~PCI_MSI_FLAGS_QSIZE;
-		flags |= qmax << 4;
-		vpt_cfg_put(vpci->cfg.vconfig, reg, 2, flags);
-	}
-}
-
 static int vpt_cfg_write(struct vpt_pci_device *vpci, unsigned int pos,
 			 unsigned int n, u32 val)
 {
@@ -373,6 +412,11 @@ static int vpt_cfg_write(struct vpt_pci_device *vpci, unsigned int pos,
 	if (ret)
 		return ret;
 
+	/* DisINTx is virtual: it masks the user's INTx instead. */
+	if (vpt_cfg_overlaps(pos, n, PCI_COMMAND + 1, 1))
+		vpt_pci_intr_virq_disable(vpci, cfg->vconfig[PCI_COMMAND + 1] &
+					  (PCI_COMMAND_INTX_DISABLE >> 8));
+
 	/* STATUS: write one to clear the virtual error bits. */
 	for (reg = PCI_STATUS; reg < PCI_STATUS + 2; reg++) {
 		if (vpt_cfg_overlaps(pos, n, reg, 1))
@@ -384,10 +428,6 @@ static int vpt_cfg_write(struct vpt_pci_device *vpci, unsigned int pos,
 	if (vpt_cfg_overlaps(pos, n, PCI_BASE_ADDRESS_0, 6 * 4) ||
 	    vpt_cfg_overlaps(pos, n, PCI_ROM_ADDRESS, 4))
 		vpt_cfg_bar_fixup(vpci);
-
-	if (cfg->msi_pos &&
-	    vpt_cfg_overlaps(pos, n, cfg->msi_pos + PCI_MSI_FLAGS, 1))
-		vpt_cfg_msi_flags(vpci);
 
 	if (cfg->exp_pos &&
 	    vpt_cfg_overlaps(pos, n, cfg->exp_pos + PCI_EXP_DEVCTL, 2))
@@ -540,11 +580,13 @@ static void vpt_cfg_init_msi(struct vpt_pci_device *vpci, unsigned int pos)
 	unsigned int mask = pos + (is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
 
 	cfg->msi_pos = pos;
-	/* The user's view starts disabled, with nothing programmed. */
+	/*
+	 * The user's view starts with nothing programmed; enable and queue
+	 * size are SET_IRQS's (see vpt_cfg_irq_overlay()), not writable.
+	 */
 	flags &= ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
 	vpt_cfg_put(cfg->vconfig, pos + PCI_MSI_FLAGS, 2, flags);
-	vpt_cfg_perm(cfg, pos + PCI_MSI_FLAGS, 2, 0xffff,
-		     PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+	vpt_cfg_perm(cfg, pos + PCI_MSI_FLAGS, 2, 0xffff, 0);
 
 	vpt_cfg_put(cfg->vconfig, pos + PCI_MSI_ADDRESS_LO, 4, 0);
 	vpt_cfg_perm(cfg, pos + PCI_MSI_ADDRESS_LO, 4, VPT_CFG_ALL, ~3U);
@@ -568,10 +610,11 @@ static void vpt_cfg_init_msix(struct vpt_pci_device *vpci, unsigned int pos)
 	u16 flags = vpt_cfg_get(cfg->vconfig, pos + PCI_MSIX_FLAGS, 2);
 
 	cfg->msix_pos = pos;
+	/* Enable is SET_IRQS's; the function mask is only stored. */
 	flags &= ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 	vpt_cfg_put(cfg->vconfig, pos + PCI_MSIX_FLAGS, 2, flags);
 	vpt_cfg_perm(cfg, pos + PCI_MSIX_FLAGS, 2, 0xffff,
-		     PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+		     PCI_MSIX_FLAGS_MASKALL);
 }
 
 static void vpt_cfg_init_exp(struct vpt_pci_device *vpci, unsigned int pos,
@@ -759,6 +802,7 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci)
 		goto err;
 
 	cmd = vpt_cfg_get(cfg->vconfig, PCI_COMMAND, 2);
+	vpt_pci_intr_virq_disable(vpci, cmd & PCI_COMMAND_INTX_DISABLE);
 	down_write(&vpci->memory_lock);
 	vpci->virt_mem = cmd & PCI_COMMAND_MEMORY;
 	vpci->virt_io = cmd & PCI_COMMAND_IO;

@@ -50,8 +50,17 @@ bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci)
  * vpt_pci_reset() - reset the function for the user
  * @vpci: the device
  *
- * BAR mmaps are zapped first; afterwards the hardware BARs are sized and
- * restored (decoding off) to the values recorded at probe.
+ * BAR mmaps are zapped first and memory_lock keeps BAR access out.  The
+ * PCI core saves the config state (MSI/MSI-X included) before the reset
+ * and restores it after, BARs first with decoding still off and
+ * PCI_COMMAND last; the hardware BARs are then checked against (and if
+ * need be restored to) the values recorded at probe, decoding off.  As
+ * upstream, the user's interrupt setup stays as it was: enabled vectors
+ * and eventfds survive, and the virtual config space is untouched.
+ * pci_try_reset_function() picks the function's first working method
+ * (FLR, PM reset, or a bus reset when the function is alone below its
+ * bridge); a reset of a bus shared by several functions
+ * (VFIO_DEVICE_PCI_HOT_RESET) is not offered.
  *
  * Return: 0, -EINVAL if the function has no reset method, or the reset's
  * error (-EAGAIN when the device lock is busy).
@@ -65,6 +74,7 @@ int vpt_pci_reset(struct vpt_pci_device *vpci)
 
 	vpt_pci_zap_and_down_write_memory_lock(vpci);
 	ret = pci_try_reset_function(vpci->pdev);
+	trace_vpt_pci_reset(pci_name(vpci->pdev), ret);
 	if (!ret)
 		vpt_pci_hw_bars_size(vpci, "reset");
 	up_write(&vpci->memory_lock);
@@ -89,6 +99,8 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 		goto err_disable;
 	}
 
+	vpt_pci_intr_open(vpci);
+
 	/* Hand the user a clean function where we can. */
 	if (vpci->reset_works)
 		vpt_pci_reset(vpci);
@@ -110,6 +122,9 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 {
 	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
 	struct pci_dev *pdev = vpci->pdev;
+
+	/* Every handler and eventfd of the user goes first. */
+	vpt_pci_intr_release(vpci);
 
 	/*
 	 * No fd is left, so no mmap either (a vma holds its file); zap
@@ -332,65 +347,6 @@ out:
 	return ret;
 }
 
-static u32 vpt_pci_irq_count(struct vpt_pci_device *vpci, u32 index)
-{
-	struct pci_dev *pdev = vpci->pdev;
-	u16 flags;
-	u8 pin;
-
-	switch (index) {
-	case VFIO_PCI_INTX_IRQ_INDEX:
-		pci_read_config_byte(pdev, PCI_INTERRUPT_PIN, &pin);
-		return pin ? 1 : 0;
-	case VFIO_PCI_MSI_IRQ_INDEX:
-		if (!pdev->msi_cap)
-			return 0;
-		pci_read_config_word(pdev, pdev->msi_cap + PCI_MSI_FLAGS, &flags);
-		return 1 << ((flags & PCI_MSI_FLAGS_QMASK) >> 1);
-	case VFIO_PCI_MSIX_IRQ_INDEX:
-		if (!pdev->msix_cap)
-			return 0;
-		pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS,
-				     &flags);
-		return (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
-	case VFIO_PCI_ERR_IRQ_INDEX:
-		return pci_is_pcie(pdev) ? 1 : 0;
-	case VFIO_PCI_REQ_IRQ_INDEX:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static long vpt_pci_get_irq_info(struct vpt_pci_device *vpci, void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-	u32 argsz, index;
-
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
-		return -EINVAL;
-	if (info.index == VFIO_PCI_ERR_IRQ_INDEX && !pci_is_pcie(vpci->pdev))
-		return -EINVAL;
-	argsz = info.argsz;
-	index = info.index;
-
-	memset(&info, 0, sizeof(info));
-	info.argsz = argsz;
-	info.index = index;
-	info.flags = VFIO_IRQ_INFO_EVENTFD;
-	if (index == VFIO_PCI_INTX_IRQ_INDEX)
-		info.flags |= VFIO_IRQ_INFO_MASKABLE |
-			      VFIO_IRQ_INFO_AUTOMASKED;
-	else
-		info.flags |= VFIO_IRQ_INFO_NORESIZE;
-	info.count = vpt_pci_irq_count(vpci, index);
-
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-}
-
 static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -403,7 +359,9 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_GET_REGION_INFO:
 		return vpt_pci_get_region_info(vpci, uarg);
 	case VFIO_DEVICE_GET_IRQ_INFO:
-		return vpt_pci_get_irq_info(vpci, uarg);
+		return vpt_pci_intr_get_info(vpci, uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return vpt_pci_intr_set_irqs(vpci, uarg);
 	case VFIO_DEVICE_RESET:
 		return vpt_pci_reset(vpci);
 	default:
@@ -411,13 +369,10 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 	}
 }
 
+/* Called every ten seconds while an unbind waits for the user. */
 static void vpt_pci_request(struct vpt_device *vdev, unsigned int count)
 {
-	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
-
-	if (!count)
-		pci_notice(vpci->pdev,
-			   "unbind blocked until the user releases the device\n");
+	vpt_pci_intr_request(to_vpt_pci(vdev), count);
 }
 
 static const struct vpt_device_ops vpt_pci_ops = {
@@ -477,6 +432,9 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&vpci->config_lock);
 	init_rwsem(&vpci->memory_lock);
 	mutex_init(&vpci->bar_lock);
+	mutex_init(&vpci->intr_lock);
+	spin_lock_init(&vpci->irqlock);
+	vpci->irq_type = VFIO_PCI_NUM_IRQS;
 
 	vpt_pci_msix_info(vpci);
 	vpci->reset_works = pdev->reset_methods[0] != 0;
@@ -493,6 +451,7 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_free:
 	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->intr_lock);
 	mutex_destroy(&vpci->bar_lock);
 	mutex_destroy(&vpci->config_lock);
 	kfree(vpci);
@@ -506,16 +465,34 @@ static void vpt_pci_remove(struct pci_dev *pdev)
 	/* Waits until every device fd (and so every mmap) is gone. */
 	vpt_unregister_device(&vpci->vdev);
 	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->intr_lock);
 	mutex_destroy(&vpci->bar_lock);
 	mutex_destroy(&vpci->config_lock);
 	kfree(vpci);
 }
+
+/* AER: relay the error to the user through the ERR eventfd, as upstream. */
+static pci_ers_result_t vpt_pci_error_detected(struct pci_dev *pdev,
+					       pci_channel_state_t state)
+{
+	struct vpt_pci_device *vpci = pci_get_drvdata(pdev);
+
+	if (!vpci)
+		return PCI_ERS_RESULT_DISCONNECT;
+	vpt_pci_intr_error(vpci);
+	return PCI_ERS_RESULT_CAN_RECOVER;
+}
+
+static const struct pci_error_handlers vpt_pci_err_handlers = {
+	.error_detected = vpt_pci_error_detected,
+};
 
 static struct pci_driver vpt_pci_driver = {
 	.name = "vpt-pci",
 	.id_table = NULL,	/* driver_override or new_id only */
 	.probe = vpt_pci_probe,
 	.remove = vpt_pci_remove,
+	.err_handler = &vpt_pci_err_handlers,
 	.driver_managed_dma = true,
 };
 

@@ -8,12 +8,23 @@
  *   vpt_pci_rdwr.c    vpt_pci_bar_rw(), vpt_pci_mmap(): BAR and ROM access
  *   vpt_pci_bar.c     vpt_pci_hw_*: hardware BAR sizing and restore, always
  *                     with decoding disabled
+ *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
+ *                     handlers, ERR and REQ eventfds
  *
  * Lock order, outermost first:
  *   vpt_device.open_lock      (vpt.ko) open_device/close_device
  *   vpt_pci_device.config_lock  the virtual config space
+ *   vpt_pci_device.intr_lock    interrupt state (SET_IRQS, DisINTx, REQ)
  *   vpt_pci_device.memory_lock  (rwsem) virtual memory decode vs. access
  *   vpt_pci_device.bar_lock     the lazily created BAR iomaps
+ *   vpt_pci_device.irqlock      (spinlock, IRQs off) INTx mask state vs.
+ *                               the hard interrupt handler and the unmask
+ *                               eventfd's wait queue callback (which runs
+ *                               under that eventfd's queue lock)
+ * A config write of DisINTx takes intr_lock under config_lock; a config
+ * read of the MSI/MSI-X control takes it too.  SET_IRQS never takes
+ * config_lock, and takes memory_lock (for MSI-X table writes) under
+ * intr_lock.
  * A fault on a BAR mmap runs under the mm's mmap_lock and takes
  * memory_lock for reading; nothing takes mmap_lock under memory_lock
  * (user copies are done outside it).
@@ -24,10 +35,12 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 
 #include "vpt_device.h"
+#include "vpt_pci_trace.h"
 
 /*
  * Region offsets within the device fd: the region index in bits 40 and
@@ -54,6 +67,10 @@
  * @msix_pos: offset of the MSI-X capability, or 0.
  * @exp_pos: offset of the PCI Express capability, or 0.
  */
+struct eventfd_ctx;
+struct vpt_pci_irq_ctx;
+struct vpt_pci_unmaskfd;
+
 struct vpt_pci_config {
 	u8 *vconfig;
 	u8 *virt;
@@ -90,6 +107,21 @@ struct vpt_pci_config {
  * @bar_lock: protects @barmap.
  * @barmap: iomaps of the BARs, created on first use together with the
  *          region request, released at close.
+ * @intr_lock: protects the interrupt state below (except where noted).
+ * @irq_type: the enabled VFIO_PCI_*_IRQ_INDEX (INTx, MSI or MSI-X), or
+ *            VFIO_PCI_NUM_IRQS for none.  Written under @intr_lock with
+ *            WRITE_ONCE; the INTx handler reads it.
+ * @ctx: per-vector state of @irq_type, @num_ctx entries.
+ * @num_ctx: vectors @ctx has room for.
+ * @pci_2_3: INTx can be masked with DisINTx (else at the IRQ chip).
+ * @has_dyn_msix: MSI-X vectors can be allocated after enable.
+ * @intx_masked: INTx is masked (under @irqlock).
+ * @virq_disabled: the user's virtual PCI_COMMAND_INTX_DISABLE.
+ * @msi_qmax: log2 of the MSI vectors enabled, for the virtual capability.
+ * @irqlock: protects @intx_masked against the hard interrupt handler.
+ * @unmaskfd: the INTx unmask eventfd, or NULL.
+ * @err_trigger: eventfd for the ERR index, or NULL.
+ * @req_trigger: eventfd for the REQ index, or NULL.
  */
 struct vpt_pci_device {
 	struct vpt_device vdev;
@@ -116,6 +148,20 @@ struct vpt_pci_device {
 
 	struct mutex bar_lock;		/* protects @barmap */
 	void __iomem *barmap[PCI_STD_NUM_BARS];
+
+	struct mutex intr_lock;		/* protects the interrupt state */
+	u32 irq_type;
+	struct vpt_pci_irq_ctx *ctx;
+	unsigned int num_ctx;
+	bool pci_2_3;
+	bool has_dyn_msix;
+	bool intx_masked;
+	bool virq_disabled;
+	u8 msi_qmax;
+	spinlock_t irqlock;		/* protects @intx_masked */
+	struct vpt_pci_unmaskfd *unmaskfd;
+	struct eventfd_ctx *err_trigger;
+	struct eventfd_ctx *req_trigger;
 };
 
 static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
@@ -143,6 +189,17 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
 void vpt_pci_bars_release(struct vpt_pci_device *vpci);
 size_t vpt_pci_rom_size(struct vpt_pci_device *vpci);
+
+/* vpt_pci_intr.c */
+u32 vpt_pci_intr_count(struct vpt_pci_device *vpci, u32 index);
+long vpt_pci_intr_get_info(struct vpt_pci_device *vpci, void __user *arg);
+long vpt_pci_intr_set_irqs(struct vpt_pci_device *vpci, void __user *arg);
+void vpt_pci_intr_virq_disable(struct vpt_pci_device *vpci, bool disabled);
+u16 vpt_pci_intr_msi_flags(struct vpt_pci_device *vpci, bool msix);
+void vpt_pci_intr_request(struct vpt_pci_device *vpci, unsigned int count);
+void vpt_pci_intr_error(struct vpt_pci_device *vpci);
+void vpt_pci_intr_open(struct vpt_pci_device *vpci);
+void vpt_pci_intr_release(struct vpt_pci_device *vpci);
 
 /* vpt_pci_bar.c */
 u16 vpt_pci_hw_decode_off(struct pci_dev *pdev);
