@@ -507,6 +507,8 @@ static void vpt_cfg_init_header(struct vpt_pci_device *vpci)
 {
 	struct vpt_pci_config *cfg = &vpci->cfg;
 
+	vpt_cfg_perm(cfg, PCI_VENDOR_ID, 2, 0xffff, 0);
+	vpt_cfg_perm(cfg, PCI_DEVICE_ID, 2, 0xffff, 0);
 	vpt_cfg_perm(cfg, PCI_COMMAND, 2, 0xffff & ~VPT_COMMAND_HW,
 		     VPT_COMMAND_DEFINED);
 	vpt_cfg_perm(cfg, PCI_STATUS, 2, PCI_STATUS_CAP_LIST | VPT_STATUS_RW1C,

@@ -104,7 +104,8 @@ struct vpt_pci_config {
  *               Read side: any BAR or ROM access and mmap faults.
  * @virt_mem: virtual PCI_COMMAND_MEMORY (under @memory_lock).
  * @virt_io: virtual PCI_COMMAND_IO (under @memory_lock).
- * @bar_lock: protects @barmap.
+ * @bar_lock: serialises creating @barmap entries (readers may look without it;
+ *            see vpt_pci_bar_map()).
  * @barmap: iomaps of the BARs, created on first use together with the
  *          region request, released at close.
  * @intr_lock: protects the interrupt state below (except where noted).
@@ -146,7 +147,7 @@ struct vpt_pci_device {
 	bool virt_mem;
 	bool virt_io;
 
-	struct mutex bar_lock;		/* protects @barmap */
+	struct mutex bar_lock;		/* creates @barmap entries */
 	void __iomem *barmap[PCI_STD_NUM_BARS];
 
 	struct mutex intr_lock;		/* protects the interrupt state */

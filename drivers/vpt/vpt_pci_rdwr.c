@@ -30,6 +30,16 @@ static int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar,
 	struct pci_dev *pdev = vpci->pdev;
 	int ret = 0;
 
+	if (io) {
+		/*
+		 * Fast path without bar_lock: a mapping, once published
+		 * below, stays until the device is closed; this acquire
+		 * pairs with that release, so the iomap is complete when seen.
+		 */
+		*io = smp_load_acquire(&vpci->barmap[bar]);
+		if (*io)
+			return 0;
+	}
 	mutex_lock(&vpci->bar_lock);
 	if (!vpci->barmap[bar]) {
 		void __iomem *map;
@@ -43,7 +53,8 @@ static int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar,
 			ret = -ENOMEM;
 			goto out;
 		}
-		vpci->barmap[bar] = map;
+		/* Pairs with the lockless smp_load_acquire() above. */
+		smp_store_release(&vpci->barmap[bar], map);
 	}
 	if (io)
 		*io = vpci->barmap[bar];
@@ -278,7 +289,7 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 	u64 off = *ppos & VPT_PCI_OFFSET_MASK;
 	u64 len = pci_resource_len(vpci->pdev, bar);
 	size_t done = 0;
-	u8 *kbuf;
+	u8 small[64], *kbuf = small;
 	int ret = 0;
 
 	if (!len || off >= len)
@@ -287,9 +298,11 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 	if (!count)
 		return 0;
 
-	kbuf = kmalloc(min_t(size_t, count, VPT_PCI_RW_CHUNK), GFP_KERNEL);
-	if (!kbuf)
-		return -ENOMEM;
+	if (count > sizeof(small)) {
+		kbuf = kmalloc(min_t(size_t, count, VPT_PCI_RW_CHUNK), GFP_KERNEL);
+		if (!kbuf)
+			return -ENOMEM;
+	}
 
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, VPT_PCI_RW_CHUNK);
@@ -307,7 +320,8 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 		}
 		done += n;
 	}
-	kfree(kbuf);
+	if (kbuf != small)
+		kfree(kbuf);
 	if (ret)
 		return ret;
 	*ppos += done;
