@@ -15,7 +15,7 @@ ifeq ($(KDIR),)
 KDIR = $(shell $(DEPS) | sed -n 's/^KDIR_$(or $(KVER),6.1)=//p')
 endif
 
-.PHONY: all modules clean selftests check run bench
+.PHONY: all modules clean selftests check run bench install install-dkms uninstall
 
 all: modules
 
@@ -25,10 +25,29 @@ modules:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	$(MAKE) -C tools/testing/selftests/vpt clean
+	$(MAKE) -C tools/vptctl clean
 	rm -rf $(TOP)/out
 
 selftests:
 	$(MAKE) -C tools/testing/selftests/vpt
+
+# Install into DESTDIR (empty: this machine): both modules into
+# /lib/modules/<kver>/extra, depmod, <linux/vpt.h>, vptctl into
+# $(PREFIX)/sbin and the udev rule (group nodes to $(VPT_GROUP), 0660).
+# `make install-dkms` registers the sources with DKMS instead.
+PREFIX ?= /usr
+VPT_GROUP ?= vfio
+INSTALL_ENV = KDIR=$(KDIR) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
+	      VPT_GROUP=$(VPT_GROUP)
+
+install:
+	$(INSTALL_ENV) $(TOP)/tools/install.sh install
+
+install-dkms:
+	$(INSTALL_ENV) $(TOP)/tools/install.sh dkms
+
+uninstall:
+	$(INSTALL_ENV) $(TOP)/tools/install.sh uninstall
 
 # Both kernels with W=1 and sparse, checkpatch, then the VM matrix.
 check:

@@ -1,0 +1,155 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install vpt on this machine (or into DESTDIR, for a package):
+#   tools/install.sh [install]   modules into /lib/modules/<kver>/extra,
+#                                depmod, <linux/vpt.h>, vptctl, udev rule
+#   tools/install.sh dkms        the module sources into
+#                                /usr/src/vpt-<version>, then dkms add,
+#                                build and install (rebuilt for every
+#                                new kernel)
+#   tools/install.sh uninstall   remove what `install` put in place
+#
+# Environment (all optional):
+#   KDIR       kernel build tree    (/lib/modules/$(uname -r)/build)
+#   DESTDIR    staging root         (empty: the live system)
+#   PREFIX     for vptctl           (/usr: vptctl in $PREFIX/sbin)
+#   VPT_GROUP  group allowed to open the group nodes (vfio; e.g. kvm)
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+DESTDIR=${DESTDIR:-}
+KDIR=${KDIR:-/lib/modules/$(uname -r)/build}
+PREFIX=${PREFIX:-/usr}
+VPT_GROUP=${VPT_GROUP:-vfio}
+RULES=etc/udev/rules.d/70-vpt.rules
+HEADER=usr/include/linux/vpt.h
+VPTCTL=${PREFIX#/}/sbin/vptctl
+VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
+
+case $VPT_GROUP in
+''|-*|*[!A-Za-z0-9_.-]*)
+	echo "install: VPT_GROUP '$VPT_GROUP' is not a group name" >&2
+	exit 2 ;;
+esac
+
+die() {
+	echo "install: $*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '3,18s/^# \{0,1\}//p' "$0"
+}
+
+# The release KDIR builds for, which names /lib/modules/<kver>: UTS_RELEASE
+# (Debian's include/config/kernel.release holds the upstream version).
+kernel_release() {
+	uts=$KDIR/include/generated/utsrelease.h
+	[ -r "$uts" ] ||
+		die "no kernel build tree at $KDIR: install linux-headers-$(uname -r), or give KDIR"
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$uts"
+}
+
+# kbuild signs modules when the kernel's config asks for it; without the
+# key (distribution headers) that only fails noisily: skip it then.
+sign_opt() {
+	[ -r "$KDIR/certs/signing_key.pem" ] || echo CONFIG_MODULE_SIG_ALL=
+}
+
+live() {
+	[ -z "$DESTDIR" ]
+}
+
+# Let the group named in the udev rule exist (live system only).
+ensure_group() {
+	live || return 0
+	getent group "$VPT_GROUP" >/dev/null && return 0
+	echo "install: creating system group $VPT_GROUP"
+	groupadd --system "$VPT_GROUP"
+}
+
+reload_udev() {
+	live && command -v udevadm >/dev/null || return 0
+	udevadm control --reload
+	udevadm trigger --subsystem-match=vpt-group --subsystem-match=misc
+}
+
+# depmod of a staging tree: it holds none of the kernel's own module
+# lists, which depmod warns about; any other complaint is shown.
+staged_depmod() {
+	err=$(mktemp)
+	rc=0
+	depmod -b "$DESTDIR" -a "$1" 2>"$err" || rc=$?
+	grep -v 'could not open modules\.\(order\|builtin\)' "$err" >&2 || true
+	rm -f "$err"
+	[ $rc -eq 0 ] || die "depmod -b $DESTDIR failed"
+}
+
+do_install() {
+	kver=$(kernel_release)
+	make -C "$KDIR" M="$TOP" modules
+	make -C "$KDIR" M="$TOP" INSTALL_MOD_DIR=extra \
+		INSTALL_MOD_PATH="$DESTDIR" $(sign_opt) modules_install
+	# kbuild's own depmod step needs System.map, which headers lack.
+	if live; then
+		depmod -a "$kver"
+	else
+		staged_depmod "$kver"
+	fi
+
+	install -D -m 0644 "$TOP/include/uapi/linux/vpt.h" "$DESTDIR/$HEADER"
+
+	make -C "$TOP/tools/vptctl"
+	install -D -m 0755 "$TOP/tools/vptctl/vptctl" "$DESTDIR/$VPTCTL"
+
+	ensure_group
+	mkdir -p "$DESTDIR/$(dirname "$RULES")"
+	sed "s/GROUP=\"vfio\"/GROUP=\"$VPT_GROUP\"/" "$TOP/udev/70-vpt.rules" \
+		>"$DESTDIR/$RULES"
+	chmod 0644 "$DESTDIR/$RULES"
+	reload_udev
+	echo "install: vpt for $kver installed; load with: modprobe vpt-pci"
+}
+
+do_uninstall() {
+	kver=$(kernel_release)
+	mods=$DESTDIR/lib/modules/$kver/extra/drivers/vpt
+	rm -f "$mods/vpt.ko"* "$mods/vpt-pci.ko"* \
+	      "$DESTDIR/$HEADER" "$DESTDIR/$VPTCTL" "$DESTDIR/$RULES"
+	rmdir -p "$mods" 2>/dev/null || true
+	if live; then
+		depmod -a "$kver"
+		reload_udev
+	fi
+}
+
+# Only what the module build needs goes to /usr/src: not tools/ or out/.
+do_dkms() {
+	[ -n "$VERSION" ] || die "no PACKAGE_VERSION in dkms.conf"
+	src=$DESTDIR/usr/src/vpt-$VERSION
+	rm -rf "$src"
+	mkdir -p "$src"
+	(cd "$TOP" && cp -R --parents dkms.conf Kbuild drivers/vpt \
+		include/uapi/linux/vpt.h "$src/")
+	find "$src" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' \
+		-o -name '.*.cmd' -o -name modules.order \
+		-o -name Module.symvers \) -exec rm -f {} +
+	live || return 0
+	command -v dkms >/dev/null || die "dkms is not installed (apt-get install dkms)"
+	# A re-install replaces the version dkms already knows.
+	if [ -n "$(dkms status "vpt/$VERSION")" ]; then
+		dkms remove "vpt/$VERSION" --all
+	fi
+	dkms add "vpt/$VERSION"
+	dkms build "vpt/$VERSION"
+	dkms install "vpt/$VERSION"
+}
+
+case ${1:-install} in
+install) do_install ;;
+uninstall) do_uninstall ;;
+dkms) do_dkms ;;
+-h|--help) usage ;;
+*) usage >&2; exit 2 ;;
+esac

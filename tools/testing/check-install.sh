@@ -1,0 +1,121 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The packaging step of `make check`: `make install` into a scratch
+# DESTDIR against the given kernel's headers (default 6.1), then inspect
+# the installed tree: both modules under extra/ and in modules.dep,
+# every module parameter described in modinfo, the UAPI header, a
+# working vptctl, the udev rule with the group asked for (checked with
+# `udevadm verify` where the host's udevadm has it), `make uninstall`
+# removing it all again, and the DKMS source tree building both modules
+# with dkms.conf's own MAKE line (dkms itself is not needed).
+#
+# Prints one line per finding and, last, "install: ok" or
+# "install: N problems"; exits non-zero on any problem.
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+KVER=${1:-6.1}
+GROUP=vpt-check
+D=$(mktemp -d /tmp/vpt-install.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+bad=0
+
+problem() {
+	echo "install: $*"
+	bad=$((bad + 1))
+}
+
+make -C "$TOP" KVER="$KVER" DESTDIR="$D/root" VPT_GROUP="$GROUP" \
+	install >"$D/install.log" 2>&1 ||
+	{ tail -20 "$D/install.log"; problem "make install failed"; }
+R=$D/root
+set -- "$R"/lib/modules/*
+kver=${1##*/}
+M=$R/lib/modules/$kver
+
+# Modules, and depmod's view of them.
+for m in vpt vpt-pci; do
+	ls "$M/extra/drivers/vpt/$m.ko"* >/dev/null 2>&1 ||
+		problem "no $m.ko under $M/extra"
+done
+grep -q '^extra/drivers/vpt/vpt-pci\.ko[^:]*: extra/drivers/vpt/vpt\.ko' \
+	"$M/modules.dep" 2>/dev/null ||
+	problem "modules.dep does not say vpt-pci needs vpt"
+
+# modinfo: "name:desc (type)" when described, "name:type" when not.
+for m in vpt vpt-pci; do
+	modinfo -b "$R" -k "$kver" "$m" >"$D/modinfo" 2>&1 ||
+		problem "modinfo $m: $(head -1 "$D/modinfo")"
+	grep '^parm:' "$D/modinfo" | grep -vE '^parm: *[A-Za-z0-9_]+:.+ \([^)]*\)$' |
+		while read -r line; do
+			echo "install: $m: no description: $line"
+		done | grep . && bad=$((bad + 1))
+	[ $m = vpt ] || continue
+	for p in node_dir dma_entry_limit allow_unsafe_interrupts; do
+		grep -Eq "^parm: *$p:.+ \\([^)]*\\)\$" "$D/modinfo" ||
+			problem "modinfo vpt shows no described parameter $p"
+	done
+done
+
+cmp -s "$TOP/include/uapi/linux/vpt.h" "$R/usr/include/linux/vpt.h" ||
+	problem "usr/include/linux/vpt.h missing or not the UAPI header"
+
+"$R/usr/sbin/vptctl" --help >"$D/help" 2>&1 &&
+	grep -q '^usage: vptctl' "$D/help" ||
+	problem "usr/sbin/vptctl --help does not run"
+
+# The udev rule: group nodes to the group asked for, 0660.
+rule=$R/etc/udev/rules.d/70-vpt.rules
+grep -q "^SUBSYSTEM==\"vpt-group\", GROUP=\"$GROUP\", MODE=\"0660\"\$" \
+	"$rule" 2>/dev/null ||
+	problem "70-vpt.rules does not give group nodes to $GROUP, 0660"
+# Every rule line: comma-separated KEY op "value" pairs.
+key='[A-Za-z_]+(\{[^}]*\})?'
+op='(==|!=|=|\+=|-=|:=)'
+pair="$key$op\"[^\"]*\""
+grep -vE '^[[:space:]]*(#|$)' "$rule" 2>/dev/null |
+	grep -vE "^$pair(, *$pair)*\$" | grep . &&
+	problem "70-vpt.rules: malformed line(s) above"
+if udevadm verify --help >/dev/null 2>&1; then
+	udevadm verify --no-style "$rule" >"$D/verify" 2>&1 ||
+		{ cat "$D/verify"; problem "udevadm verify rejects 70-vpt.rules"; }
+else
+	echo "install: note: udevadm $(udevadm --version 2>/dev/null || echo '(none)') has no 'verify' (systemd >= 254): rule checked by pattern only"
+fi
+
+# Uninstall takes it all away again.
+make -C "$TOP" KVER="$KVER" DESTDIR="$R" uninstall >>"$D/install.log" 2>&1 ||
+	problem "make uninstall failed"
+left=$(find "$R" -type f \( -name 'vpt*.ko*' -o -name vpt.h \
+	-o -name vptctl -o -name 70-vpt.rules \) 2>/dev/null)
+[ -z "$left" ] || problem "left after uninstall: $left"
+
+# DKMS: the staged sources, built the way dkms.conf's MAKE[0] says.
+DESTDIR=$D/dkms "$TOP/tools/install.sh" dkms >>"$D/install.log" 2>&1 ||
+	problem "tools/install.sh dkms failed"
+set -- "$D"/dkms/usr/src/vpt-*
+src=$1
+kdir=$("$TOP/tools/deps.sh" | sed -n "s/^KDIR_$KVER=//p")
+if [ -f "$src/dkms.conf" ]; then
+	ver=${src##*/vpt-}
+	mkdir -p "$D/tree/vpt/$ver"
+	cp -R "$src" "$D/tree/vpt/$ver/build"
+	kernel_source_dir=$kdir dkms_tree=$D/tree \
+	bash -c '. "$1/dkms.conf" && eval "${MAKE[0]}" &&
+		for i in "${!BUILT_MODULE_NAME[@]}"; do
+			f=$1/${BUILT_MODULE_LOCATION[$i]}${BUILT_MODULE_NAME[$i]}.ko
+			[ -f "$f" ] || { echo "dkms: no $f"; exit 1; }
+		done' dkms "$D/tree/vpt/$ver/build" \
+		>>"$D/install.log" 2>&1 ||
+		{ tail -5 "$D/install.log"; problem "dkms.conf does not build both modules"; }
+else
+	problem "no dkms.conf under $D/dkms/usr/src"
+fi
+
+if [ $bad -eq 0 ]; then
+	echo "install: ok ($kver: modules, modinfo parameters, header, vptctl, udev rule, uninstall, dkms build)"
+else
+	echo "install: $bad problems"
+fi
+[ $bad -eq 0 ]
