@@ -14,6 +14,9 @@ CACHE=${VPT_CACHE:-/var/cache/vpt}
 APT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 HOST_PKGS="qemu-system-x86 seabios ipxe-qemu busybox-static cpio kmod dwarves sparse gcc make \
 	xz-utils zstd libc6-dev"
+# The VFIO clients run in the test VM (run.sh --clients) from this machine's
+# root: dpdk-testpmd ships in dpdk-dev, its virtio PMD apart.
+HOST_PKGS="$HOST_PKGS dpdk-dev librte-net-virtio23"
 
 log() { echo "deps: $*" >&2; }
 

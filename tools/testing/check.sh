@@ -4,7 +4,9 @@
 # Everything `make check` does: build both modules against Debian's 6.1
 # and 6.12 headers with W=1 and sparse and fail on any warning, run
 # checkpatch --strict over the tree, build the kselftests, and run them in
-# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}.  The last line totals the
+# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}, plus one short smoke pass
+# of the benchmark (counted as one test) and one run of unmodified VFIO
+# clients (QEMU, DPDK; tools/testing/clients) on 6.1, aw-bits 39.  The last line totals the
 # kselftest results of every VM run: "N passed, N failed, N skipped".
 set -u
 
@@ -44,7 +46,7 @@ make -s -C "$(printf '%s\n' "$deps" | sed -n 's/^KDIR_6.1=//p')" M="$TOP" \
 
 # 2. checkpatch --strict over every source file of the tree.  The compat
 #    header is where kernel-version checks belong, and its only exemption.
-files=$(git ls-files '*.c' '*.h' 2>/dev/null | grep -v vpt_compat.h)
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null | grep -v vpt_compat.h)
 [ -n "$files" ] || files=$(find drivers include tools -name '*.[ch]' |
 	grep -v vpt_compat.h)
 checkpatch() {
@@ -68,6 +70,20 @@ make -s -C tools/testing/selftests/vpt VPT_SRC="$SRC" >out/selftests.log 2>&1 ||
 	problems="$problems selftests-build"
 make -s -C tools/demo VPT_SRC="$SRC" >>out/selftests.log 2>&1 ||
 	problems="$problems demo-build"
+make -s -C tools/bench >>out/selftests.log 2>&1 ||
+	problems="$problems bench-build"
+make -s -C tools/vptctl >>out/selftests.log 2>&1 ||
+	problems="$problems vptctl-build"
+
+# 3b. `make install` into a scratch DESTDIR (6.1 headers), the installed
+#     tree inspected, the udev rule verified: one pass or fail line.
+install_pass=0
+if tools/testing/check-install.sh 6.1 >out/install.log 2>&1; then
+	install_pass=1
+else
+	problems="$problems install"
+fi
+grep '^install: ' out/install.log
 
 # 4. The VM matrix, two VMs at a time (one per core).
 runs=""
@@ -76,8 +92,22 @@ for k in $KERNELS; do
 		runs="$runs $k:$aw"
 	done
 done
+# Plus one short smoke pass of the benchmark on the first kernel.
+runs="$runs ${KERNELS%% *}:smoke"
+# Plus unmodified QEMU (vfio-pci) and DPDK (testpmd) on vpt, first kernel.
+runs="$runs ${KERNELS%% *}:clients"
 run_one() {
 	k=${1%:*} aw=${1#*:}
+	if [ "$aw" = clients ]; then
+		tools/testing/vm/run.sh --clients --kver "$k" --aw 39 \
+			--ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
+		return
+	fi
+	if [ "$aw" = smoke ]; then
+		tools/testing/vm/run.sh --smoke --kver "$k" --ko "$KO/$k" \
+			>"out/run-$k-$aw.log" 2>&1
+		return
+	fi
 	tools/testing/vm/run.sh --kver "$k" --aw "$aw" --ko "$KO/$k" \
 		>"out/run-$k-$aw.log" 2>&1
 }
@@ -96,7 +126,7 @@ while [ $# -gt 0 ]; do
 	[ $# -gt 0 ] && shift
 done
 
-pass=0 fail=0 skip=0
+pass=$install_pass fail=0 skip=0
 for r in $runs; do
 	k=${r%:*} aw=${r#*:}
 	log=out/run-$k-$aw.log

@@ -13,24 +13,33 @@ set -eu
 
 usage() {
 	cat <<USAGE
-usage: $0 [--kver 6.1|6.12] [--aw 39|48] [--tests "NAME..."] [--demo|--bench]
+usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
+          [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
           [--inject-failure]
+  --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
+                    built by tools/debug-kernel.sh (panic_on_warn=1; a
+                    kmemleak scan after the tests; vpt stack only)
   --ko DIR          use vpt.ko and vpt-pci.ko from DIR instead of building
   --stack vfio      load the kernel's own vfio, vfio_iommu_type1 and
                     vfio-pci instead of vpt, to run the same clients
                     against upstream (tests of vpt-only features skip)
   --tests           test binaries to run (default: every *_test)
   --demo            run the demo client instead of the tests
+  --clients         run unmodified QEMU (vfio-pci) and DPDK (testpmd) in the
+                    guest, chrooted into this machine's root shared over 9p
   --bench           run the benchmark against the in-tree vfio stack and
                     then against vpt in the same boot (--quick: short)
+  --smoke           run a tiny pass of every benchmark row against the
+                    stack as one test (vpt_bench_smoke), so it cannot rot
   --inject-failure  also run a deliberately failing guest check
                     (proves that the runner fails a run)
 USAGE
 }
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
-KVER=6.1 AW=39 TESTS="" DEMO=0 BENCH=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
+KVER=6.1 AW=39 TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
+CLIENTS=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
@@ -38,7 +47,9 @@ while [ $# -gt 0 ]; do
 	--tests) TESTS=$2; shift ;;
 	--demo) DEMO=1 ;;
 	--bench) BENCH=1 ;;
+	--clients) CLIENTS=1 ;;
 	--quick) QUICK=--quick ;;
+	--smoke) SMOKE=1 ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--ko) KO=$2; shift ;;
@@ -52,6 +63,16 @@ done
 
 # deps.sh prints KEY_6.1=value: make the keys shell names.
 eval "$("$TOP/tools/deps.sh" | sed 's/^\([A-Z]*_[0-9]*\)\.\([0-9]*\)=/\1_\2=/')"
+# --kver debug: never built from here (~20 min); make check-debug does.
+DEBUG=0 KAPPEND=""
+if [ "$KVER" = debug ]; then
+	[ -f "${VPT_CACHE:-/var/cache/vpt}/debug/done" ] ||
+		{ echo "run: no debug kernel: run tools/debug-kernel.sh" >&2; exit 2; }
+	[ "$STACK" = vpt ] || { echo "run: --kver debug is vpt only" >&2; exit 2; }
+	eval "$("$TOP/tools/debug-kernel.sh")"
+	KDIR_debug=$DEBUG_KDIR VMLINUZ_debug=$DEBUG_VMLINUZ MODDIR_debug=
+	DEBUG=1 KAPPEND=" panic_on_warn=1 kmemleak=on"
+fi
 kv=$(echo "$KVER" | tr . _)
 eval "KDIR=\${KDIR_$kv:-} VMLINUZ=\${VMLINUZ_$kv:-} MODDIR=\${MODDIR_$kv:-}"
 [ -n "$KDIR" ] || { echo "run: unknown kernel $KVER" >&2; exit 2; }
@@ -62,6 +83,9 @@ vpt|vfio) ;;
 *) usage >&2; exit 2 ;;
 esac
 [ $BENCH -eq 1 ] && STACK=both
+[ $SMOKE -eq 0 ] || OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW-smoke}
+[ $CLIENTS -eq 0 ] ||
+	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-clients}
 OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
 mkdir -p "$OUT"
 rm -rf "$OUT/root"
@@ -75,6 +99,7 @@ if [ -z "$KO" ]; then
 	make -s -C "$TOP/tools/testing/selftests/vpt" VPT_SRC="$SRC" >&2
 	make -s -C "$TOP/tools/demo" VPT_SRC="$SRC" >&2
 	make -s -C "$TOP/tools/bench" >&2
+	make -s -C "$TOP/tools/vptctl" >&2
 fi
 cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
 
@@ -94,12 +119,41 @@ if [ "$STACK" != vpt ]; then
 	done
 fi
 
+# --clients: the client checks, and the 9p modules to mount the host's
+# root with, in load order (built-in ones are left out).
+if [ $CLIENTS -eq 1 ]; then
+	make -s -C "$TOP/tools/testing/clients" >&2
+	cp "$TOP/tools/testing/clients/vpt_qmp" "$ROOT/tests/"
+	cp "$TOP/tools/testing/clients/vpt_clients.sh" "$ROOT/tests/vpt_clients"
+	mkdir -p "$ROOT/kmod9p"
+	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
+	for m in $(for n in virtio_pci 9pnet_virtio 9p; do
+			modprobe -d "$KROOT" -S "$ABI" --show-depends $n
+		   done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		dst=$ROOT/kmod9p/$i-$(basename "$m" | sed 's/\.ko.*//').ko
+		case $m in
+		*.xz) xz -dc "$m" >"$dst" ;;
+		*.zst) zstd -qdc "$m" >"$dst" ;;
+		*) cp "$m" "$dst" ;;
+		esac
+		i=$((i + 1))
+	done
+fi
+
 if [ $DEMO -eq 1 ]; then
 	cp "$TOP/tools/demo/vpt_demo" "$ROOT/tests/"
 	RUNLIST=vpt_demo
+elif [ $CLIENTS -eq 1 ]; then
+	RUNLIST=vpt_clients
 elif [ $BENCH -eq 1 ]; then
 	cp "$TOP/tools/bench/vpt_bench" "$ROOT/tests/"
 	RUNLIST=""
+elif [ $SMOKE -eq 1 ]; then
+	cp "$TOP/tools/bench/vpt_bench" "$ROOT/tests/"
+	printf '#!/bin/sh\nexec /tests/vpt_bench --smoke\n' \
+		>"$ROOT/tests/vpt_bench_smoke"
+	chmod +x "$ROOT/tests/vpt_bench_smoke"
+	RUNLIST=vpt_bench_smoke
 else
 	RUNLIST=${TESTS:-$(cd "$TOP/tools/testing/selftests/vpt" &&
 		ls -- *_test 2>/dev/null | tr '\n' ' ')}
@@ -107,6 +161,8 @@ else
 	for t in $RUNLIST; do
 		cp "$TOP/tools/testing/selftests/vpt/$t" "$ROOT/tests/"
 	done
+	# vpt_ctl_test runs the operator tool from here.
+	cp "$TOP/tools/vptctl/vptctl" "$ROOT/tests/vptctl"
 fi
 
 cp /bin/busybox "$ROOT/bin/busybox"
@@ -117,8 +173,20 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
-dmesg -n 3
+dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
 export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK
+export VPT_FUZZ_OPS=${VPT_FUZZ_OPS:-20000} VPT_FUZZ_SEED=${VPT_FUZZ_SEED:-1}
+if [ $DEBUG -eq 1 ]; then
+	# kmemleak: no automatic scans; what boot left is not ours.
+	mount -t debugfs debugfs /sys/kernel/debug
+	echo scan=off > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	echo clear > /sys/kernel/debug/kmemleak
+	# Its shpchp (Debian's leaves it) would make the bridge group
+	# non-viable, which the tests do not expect.
+	[ -e /sys/bus/pci/drivers/shpchp/0000:00:08.0 ] &&
+		echo 0000:00:08.0 > /sys/bus/pci/drivers/shpchp/unbind
+fi
 DEVICES="0000:00:04.0 0000:00:05.0 0000:00:06.0 0000:00:07.0"
 
 # load STACK: the modules, then every test device bound to its driver.
@@ -160,7 +228,10 @@ echo "=== VPT-BOOT \$(uname -r) ==="
 if [ $BENCH -eq 1 ]; then
 	echo 600 > /proc/sys/vm/nr_hugepages
 	echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
-	for stack in vfio vpt; do
+	# Full runs measure each stack twice, in the order ABBA, so that a
+	# drift in the host's load hits both alike; table.sh keeps the
+	# lower of each stack's two results.
+	for stack in $([ -n "$QUICK" ] && echo vfio vpt || echo vfio vpt vpt vfio); do
 		load \$stack
 		echo "=== VPT-BENCH \$stack ==="
 		/tests/vpt_bench $QUICK 2>&1
@@ -168,6 +239,9 @@ if [ $BENCH -eq 1 ]; then
 		unload \$stack
 	done
 else
+	# The benchmark's smoke pass maps THP and 2 MiB hugetlbfs memory.
+	[ $SMOKE -eq 0 ] || { echo 8 > /proc/sys/vm/nr_hugepages
+		echo madvise > /sys/kernel/mm/transparent_hugepage/enabled; }
 	load $STACK
 	for t in $RUNLIST; do
 		echo "=== VPT-TEST \$t ==="
@@ -177,6 +251,15 @@ else
 		echo "=== VPT-TEST-END \$t rc=\$rc ==="
 	done
 	[ $STACK = vpt ] && unload vpt
+fi
+if [ $DEBUG -eq 1 ]; then
+	# Objects younger than 5 s are not reported: scan, wait, scan.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo "=== VPT-KMEMLEAK ==="
+	cat /sys/kernel/debug/kmemleak
+	echo "=== VPT-KMEMLEAK-END ==="
 fi
 echo "=== VPT-DMESG ==="
 dmesg
@@ -192,10 +275,11 @@ rm -f "$OUT/trace.log"
 set +e
 timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-accel tcg -M q35,kernel-irqchip=split -cpu max -smp 1 \
-	-m "$([ $BENCH -eq 1 ] && echo 4G || echo 1G)" \
+	-m "$([ $BENCH -eq 1 ] && echo 4G ||
+		{ { [ $DEBUG -eq 1 ] || [ $CLIENTS -eq 1 ]; } && echo 2G || echo 1G; })" \
 	-nodefaults -display none -serial stdio -monitor none -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initrd.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 no_timer_check$KAPPEND" \
 	-device intel-iommu,intremap=on,aw-bits="$AW" \
 	-device edu,addr=04.0,dma_mask=0xffffffffffffffff \
 	-object memory-backend-ram,id=shm0,size=4M,share=on \
@@ -206,12 +290,16 @@ timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-device pcie-pci-bridge,id=br0,addr=08.0 \
 	-device edu,bus=br0,addr=01.0,dma_mask=0xffffffffffffffff \
 	-device virtio-net-pci,bus=br0,addr=02.0 \
+	$([ $CLIENTS -eq 0 ] || echo "-device virtio-9p-pci,fsdev=hostfs,mount_tag=hostroot,addr=09.0
+		-fsdev local,id=hostfs,path=/,security_model=none,readonly=on,multidevs=remap") \
 	-trace pci_cfg_write -trace pci_update_mappings_add -D "$OUT/trace.log" \
 	</dev/null >"$OUT/console.log" 2>"$OUT/qemu.err"
 qrc=$?
 set -e
 
 label="vm $KVER aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
+[ $SMOKE -eq 0 ] || label="$label bench-smoke"
+[ $CLIENTS -eq 0 ] || label="$label clients"
 if [ $BENCH -eq 1 ]; then
 	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$KVER" "$AW"
 	exit
@@ -227,8 +315,8 @@ pass=$1 fail=$2 skip=$3
 
 # Outside the guest: QEMU's own record of config writes and BAR moves.
 checker=$TOP/tools/testing/vm/check-sizing-trace.sh
-if [ $DEMO -eq 0 ] && [ -z "$TESTS" ] && [ "$STACK" = vpt ] &&
-   [ -x "$checker" ]; then
+if [ $DEMO -eq 0 ] && [ $SMOKE -eq 0 ] && [ $CLIENTS -eq 0 ] && [ -z "$TESTS" ] &&
+   [ "$STACK" = vpt ] && [ -x "$checker" ]; then
 	if "$checker" "$OUT/trace.log" "$AW" 04 05 06 07; then
 		pass=$((pass + 1))
 	else
