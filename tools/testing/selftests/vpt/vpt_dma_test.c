@@ -54,55 +54,10 @@
 
 /* edu (QEMU hw/misc/edu.c): DMA registers and its 4 KiB buffer. */
 #define EDU_IDENT	0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_RUN	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000
-#define EDU_DMA_LEN	1024
-
-static bool stack_is_vfio(void)
-{
-	const char *s = getenv("VPT_STACK");
-
-	return s && !strcmp(s, "vfio");
-}
-
-static int map_dma(int c, uint64_t iova, const void *vaddr, uint64_t size,
-		   uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = flags,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(c, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
-}
+#define EDU_BUF		VPT_EDU_BUF
+#define EDU_DMA_LEN	VPT_EDU_DMA_LEN
 
 #define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
-
-/* 0 or -errno; *unmapped gets the size the kernel reports. */
-static int unmap_dma(int c, uint64_t iova, uint64_t size, uint32_t flags,
-		     uint64_t *unmapped)
-{
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.flags = flags,
-		.iova = iova,
-		.size = size,
-	};
-
-	if (ioctl(c, VFIO_IOMMU_UNMAP_DMA, &unmap))
-		return -errno;
-	if (unmapped)
-		*unmapped = unmap.size;
-	return 0;
-}
 
 /* The whole GET_INFO answer in a calloc()ed buffer, or NULL. */
 static struct vfio_iommu_type1_info *info_get(int c)
@@ -153,22 +108,6 @@ static unsigned int bits_for(uint64_t v)
 	return v ? 64 - __builtin_clzll(v) : 0;
 }
 
-/*
- * Pages pinned system-wide, exactly: /proc/vmstat alone misses the
- * per-CPU deltas not yet folded in, so fold them first (root only).
- */
-static long long pins_now(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "1", 1) < 0)
-			perror("stat_refresh");
-		close(fd);
-	}
-	return vpt_pins_outstanding();
-}
-
 static long long vmlck_kb(void)
 {
 	return vpt_status_kb("VmLck");
@@ -191,22 +130,6 @@ static int drop_cap_ipc_lock(void)
 	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
-static int bar0_read32(int dev, uint32_t off, uint32_t *val)
-{
-	ssize_t n = pread(dev, val, 4,
-			  VPT_REGION_OFFSET(VFIO_PCI_BAR0_REGION_INDEX) + off);
-
-	return n == 4 ? 0 : n < 0 ? -errno : -EIO;
-}
-
-static int bar0_write32(int dev, uint32_t off, uint32_t val)
-{
-	ssize_t n = pwrite(dev, &val, 4,
-			   VPT_REGION_OFFSET(VFIO_PCI_BAR0_REGION_INDEX) + off);
-
-	return n == 4 ? 0 : n < 0 ? -errno : -EIO;
-}
-
 /* Memory decode and bus mastering on, through the config region. */
 static int edu_enable(int dev)
 {
@@ -218,33 +141,6 @@ static int edu_enable(int dev)
 		return ret;
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	return vpt_cfg_write(dev, PCI_COMMAND, &cmd, sizeof(cmd));
-}
-
-/*
- * One edu DMA of len bytes; edu's own end is its buffer at EDU_BUF.  The
- * engine completes after 100 ms of virtual time; wait up to 10 s.
- * Addresses are written 32 bits at a time, so IOVAs must be below 4 GiB.
- */
-static int edu_dma(int dev, uint32_t src, uint32_t dst, uint32_t len,
-		   bool to_ram)
-{
-	uint32_t cmd = EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0);
-	int ret, i;
-
-	ret = bar0_write32(dev, EDU_DMA_SRC, src);
-	if (!ret)
-		ret = bar0_write32(dev, EDU_DMA_DST, dst);
-	if (!ret)
-		ret = bar0_write32(dev, EDU_DMA_CNT, len);
-	if (!ret)
-		ret = bar0_write32(dev, EDU_DMA_CMD, cmd);
-	for (i = 0; !ret && i < 1000; i++) {
-		ret = bar0_read32(dev, EDU_DMA_CMD, &cmd);
-		if (!ret && !(cmd & EDU_CMD_RUN))
-			return 0;
-		usleep(10000);
-	}
-	return ret ? ret : -ETIMEDOUT;
 }
 
 FIXTURE(dma) {
@@ -280,7 +176,7 @@ FIXTURE_SETUP(dma)
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	self->pins = pins_now();
+	self->pins = vpt_pins_now();
 	self->lck = vmlck_kb();
 }
 
@@ -291,19 +187,19 @@ FIXTURE_TEARDOWN(dma)
 
 /* A refused map must leave no page pinned and nothing charged. */
 #define ASSERT_NOTHING_HELD() do {					\
-	ASSERT_EQ(self->pins, pins_now());			\
+	ASSERT_EQ(self->pins, vpt_pins_now());			\
 	ASSERT_EQ(self->lck, vmlck_kb());				\
 } while (0)
 
 #define ASSERT_MAP_FAILS(err, iova, vaddr, size, flags) do {		\
-	ASSERT_EQ(-(err), map_dma(self->c, iova, vaddr, size, flags));	\
+	ASSERT_EQ(-(err), vpt_map(self->c, iova, vaddr, size, flags));	\
 	ASSERT_NOTHING_HELD();						\
 } while (0)
 
 static int overflow_errno(void)
 {
 	/* Upstream before the 6.18 overflow series said -EINVAL. */
-	return stack_is_vfio() ? EINVAL : EOVERFLOW;
+	return vpt_stack_is_upstream() ? EINVAL : EOVERFLOW;
 }
 
 /* --- VFIO_CHECK_EXTENSION --- */
@@ -317,7 +213,7 @@ TEST_F(dma, extension_type1v2_and_unmap_all_supported)
 
 TEST_F(dma, extension_vpt_width_and_skip_supported)
 {
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "vpt extension");
 	EXPECT_EQ(1, ioctl(self->c, VFIO_CHECK_EXTENSION, VPT_EXT_IOMMU_WIDTH));
 	EXPECT_EQ(1, ioctl(self->c, VFIO_CHECK_EXTENSION,
@@ -326,7 +222,7 @@ TEST_F(dma, extension_vpt_width_and_skip_supported)
 
 TEST_F(dma, extension_vaddr_nesting_unknown_unsupported)
 {
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "upstream supports UPDATE_VADDR and NESTING");
 	EXPECT_EQ(0, ioctl(self->c, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
 	EXPECT_EQ(0, ioctl(self->c, VFIO_CHECK_EXTENSION,
@@ -358,7 +254,7 @@ TEST_F(dma, width_cap_matches_aw_bits)
 	struct vfio_iommu_type1_info *info;
 	unsigned int aw = vpt_aw_bits();
 
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "vpt capability");
 	if (!aw)
 		SKIP(return, "VPT_AW_BITS not set");
@@ -378,7 +274,7 @@ TEST_F(dma, width_cap_is_end_of_last_iova_range)
 	struct vpt_iommu_type1_info_cap_width *w;
 	struct vfio_iommu_type1_info *info;
 
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "vpt capability");
 	info = info_get(self->c);
 	ASSERT_NE(NULL, info);
@@ -500,7 +396,7 @@ TEST_F(dma, get_info_leaves_no_byte_unwritten)
 	uint8_t *a, *b;
 	uint32_t need;
 
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "upstream 6.1 leaves the tail padding unwritten");
 	ASSERT_EQ(0, ioctl(self->c, VFIO_IOMMU_GET_INFO, &probe));
 	need = probe.argsz;
@@ -536,7 +432,7 @@ TEST_F(dma, get_info_cap_chain_in_bounds)
 		ASSERT_GE(off, sizeof(*info));
 		ASSERT_LE(off + sizeof(*h), info->argsz);
 		/* vpt aligns every capability; upstream 6.1 does not. */
-		if (!stack_is_vfio())
+		if (!vpt_stack_is_upstream())
 			ASSERT_EQ(0U, off % 8);
 		ASSERT_LT(hops++, 16);
 		iova |= h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
@@ -578,9 +474,9 @@ TEST_F(dma, dma_avail_counts_mappings)
 	uint32_t before = dma_avail(self->c);
 
 	ASSERT_LT(0U, before);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
 	EXPECT_EQ(before - 1, dma_avail(self->c));
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, PAGE, 0, NULL));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, PAGE, 0, NULL));
 	EXPECT_EQ(before, dma_avail(self->c));
 }
 
@@ -590,10 +486,10 @@ TEST_F(dma, map_pins_and_charges_then_unmap_releases)
 {
 	uint64_t size = 0;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
-	EXPECT_EQ(self->pins + BUF_PAGES, pins_now());
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
+	EXPECT_EQ(self->pins + BUF_PAGES, vpt_pins_now());
 	EXPECT_EQ(self->lck + (long long)(BUF_SIZE / 1024), vmlck_kb());
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 	EXPECT_EQ(BUF_SIZE, size);
 	ASSERT_NOTHING_HELD();
 }
@@ -604,9 +500,9 @@ TEST_F(dma, map_last_page_below_width_succeeds)
 
 	if (self->width >= 64)
 		SKIP(return, "64-bit IOMMU");
-	ASSERT_EQ(0, map_dma(self->c, (1ULL << self->width) - PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, (1ULL << self->width) - PAGE,
 			     self->buf, PAGE, RW));
-	ASSERT_EQ(0, unmap_dma(self->c, (1ULL << self->width) - PAGE, PAGE,
+	ASSERT_EQ(0, vpt_unmap(self->c, (1ULL << self->width) - PAGE, PAGE,
 			       0, &size));
 	EXPECT_EQ(PAGE, size);
 	ASSERT_NOTHING_HELD();
@@ -618,9 +514,9 @@ TEST_F(dma, map_readonly_memory_for_device_reads_succeeds)
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
 	ASSERT_NE(MAP_FAILED, ro);
-	EXPECT_EQ(0, map_dma(self->c, IOVA_A, ro, PAGE,
+	EXPECT_EQ(0, vpt_map(self->c, IOVA_A, ro, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	EXPECT_EQ(0, unmap_dma(self->c, IOVA_A, PAGE, 0, NULL));
+	EXPECT_EQ(0, vpt_unmap(self->c, IOVA_A, PAGE, 0, NULL));
 	ASSERT_NOTHING_HELD();
 	munmap(ro, PAGE);
 }
@@ -659,7 +555,7 @@ TEST_F(dma, map_unknown_flag_einval)
 
 TEST_F(dma, map_vaddr_flag_einval)
 {
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "upstream supports VADDR");
 	ASSERT_MAP_FAILS(EINVAL, IOVA_A, self->buf, PAGE,
 			 VFIO_DMA_MAP_FLAG_VADDR);
@@ -724,19 +620,19 @@ TEST_F(dma, map_straddling_msi_window_einval)
 
 TEST_F(dma, map_overlapping_eexist)
 {
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
-	EXPECT_EQ(-EEXIST, map_dma(self->c, IOVA_A + 3 * PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, IOVA_A + 3 * PAGE,
 				   self->buf + 4 * PAGE, 2 * PAGE, RW));
-	EXPECT_EQ(-EEXIST, map_dma(self->c, IOVA_A - PAGE,
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, IOVA_A - PAGE,
 				   self->buf + 4 * PAGE, 2 * PAGE, RW));
-	EXPECT_EQ(self->pins + 4, pins_now());
+	EXPECT_EQ(self->pins + 4, vpt_pins_now());
 }
 
 TEST_F(dma, map_same_range_twice_eexist)
 {
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	EXPECT_EQ(-EEXIST, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	EXPECT_EQ(self->pins + 1, pins_now());
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	EXPECT_EQ(self->pins + 1, vpt_pins_now());
 }
 
 TEST_F(dma, map_hole_in_vaddr_efault_rolls_back)
@@ -748,7 +644,7 @@ TEST_F(dma, map_hole_in_vaddr_efault_rolls_back)
 	ASSERT_EQ(0, munmap(m + PAGE, PAGE));
 	ASSERT_MAP_FAILS(EFAULT, IOVA_A, m, 3 * PAGE, RW);
 	/* The tree is unchanged: the same IOVAs map from good memory. */
-	EXPECT_EQ(0, map_dma(self->c, IOVA_A, self->buf, 3 * PAGE, RW));
+	EXPECT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, 3 * PAGE, RW));
 	munmap(m, PAGE);
 	munmap(m + 2 * PAGE, PAGE);
 }
@@ -784,13 +680,13 @@ TEST_F_TIMEOUT(dma, map_entry_flood_enospc, 600)
 	ASSERT_LT(0U, avail);
 	/* One page mapped avail times: the entry limit, not memory, binds. */
 	for (i = 0; i < avail; i++)
-		ASSERT_EQ(0, map_dma(self->c, IOVA_FLOOD + (uint64_t)i * PAGE,
+		ASSERT_EQ(0, vpt_map(self->c, IOVA_FLOOD + (uint64_t)i * PAGE,
 				     self->buf, PAGE, RW)) TH_LOG("map %u", i);
 	EXPECT_EQ(0U, dma_avail(self->c));
-	EXPECT_EQ(-ENOSPC, map_dma(self->c, IOVA_FLOOD + (uint64_t)i * PAGE,
+	EXPECT_EQ(-ENOSPC, vpt_map(self->c, IOVA_FLOOD + (uint64_t)i * PAGE,
 				   self->buf, PAGE, RW));
-	EXPECT_EQ(self->pins + avail, pins_now());
-	ASSERT_EQ(0, unmap_dma(self->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
+	EXPECT_EQ(self->pins + avail, vpt_pins_now());
+	ASSERT_EQ(0, vpt_unmap(self->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
 	EXPECT_EQ((uint64_t)avail * PAGE, size);
 	EXPECT_EQ(avail, dma_avail(self->c));
 	ASSERT_NOTHING_HELD();
@@ -859,10 +755,10 @@ TEST_F(dma, skip_flag_above_width_succeeds_and_counts)
 	struct vpt_iommu_type1_info_cap_width before, after;
 	uint32_t avail = dma_avail(self->c);
 
-	if (stack_is_vfio() || self->width >= 64)
+	if (vpt_stack_is_upstream() || self->width >= 64)
 		SKIP(return, "vpt flag, or nothing above the width");
 	before = width_cap(self->c);
-	ASSERT_EQ(0, map_dma(self->c, 1ULL << self->width, self->buf,
+	ASSERT_EQ(0, vpt_map(self->c, 1ULL << self->width, self->buf,
 			     BUF_SIZE, SKIP_FLAG));
 	ASSERT_NOTHING_HELD();
 	after = width_cap(self->c);
@@ -873,9 +769,9 @@ TEST_F(dma, skip_flag_above_width_succeeds_and_counts)
 
 TEST_F(dma, skip_flag_at_bar_sizing_address_succeeds)
 {
-	if (stack_is_vfio() || self->max_iova >= BAR_SIZING_IOVA)
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
 		SKIP(return, "vpt flag, or the address is translatable");
-	ASSERT_EQ(0, map_dma(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
 			     SKIP_FLAG));
 	ASSERT_NOTHING_HELD();
 	EXPECT_EQ(1ULL, width_cap(self->c).skipped_maps);
@@ -883,7 +779,7 @@ TEST_F(dma, skip_flag_at_bar_sizing_address_succeeds)
 
 TEST_F(dma, skip_flag_straddling_width_einval)
 {
-	if (stack_is_vfio() || self->width >= 64)
+	if (vpt_stack_is_upstream() || self->width >= 64)
 		SKIP(return, "vpt flag, or nothing above the width");
 	ASSERT_MAP_FAILS(EINVAL, (1ULL << self->width) - PAGE, self->buf,
 			 2 * PAGE, SKIP_FLAG);
@@ -892,7 +788,7 @@ TEST_F(dma, skip_flag_straddling_width_einval)
 
 TEST_F(dma, skip_flag_still_validates_alignment)
 {
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "vpt flag");
 	ASSERT_MAP_FAILS(EINVAL, BAR_SIZING_IOVA + 512, self->buf, PAGE,
 			 SKIP_FLAG);
@@ -903,11 +799,11 @@ TEST_F(dma, skip_flag_unmap_of_skipped_range_is_noop)
 {
 	uint64_t size = 1;
 
-	if (stack_is_vfio() || self->max_iova >= BAR_SIZING_IOVA)
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
 		SKIP(return, "vpt flag, or the address is translatable");
-	ASSERT_EQ(0, map_dma(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
 			     SKIP_FLAG));
-	ASSERT_EQ(0, unmap_dma(self->c, BAR_SIZING_IOVA, BUF_SIZE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, BAR_SIZING_IOVA, BUF_SIZE, 0, &size));
 	EXPECT_EQ((uint64_t)0, size);
 }
 
@@ -915,12 +811,12 @@ TEST_F(dma, skip_flag_below_width_maps_normally)
 {
 	uint64_t size = 0;
 
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "vpt flag");
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, SKIP_FLAG));
-	EXPECT_EQ(self->pins + BUF_PAGES, pins_now());
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, SKIP_FLAG));
+	EXPECT_EQ(self->pins + BUF_PAGES, vpt_pins_now());
 	EXPECT_EQ(0ULL, width_cap(self->c).skipped_maps);
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 	EXPECT_EQ(BUF_SIZE, size);
 }
 
@@ -948,18 +844,18 @@ TEST_F(dma, memlock_over_limit_enomem)
 TEST_F(dma, memlock_under_limit_charges_and_unmap_uncharges)
 {
 	ASSERT_EQ(0, limit_memlock(self->lck, BUF_PAGES));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
 	EXPECT_EQ(self->lck + (long long)(BUF_SIZE / 1024), vmlck_kb());
 	/* Exactly at the limit: one page more is refused. */
-	EXPECT_EQ(-ENOMEM, map_dma(self->c, IOVA_B, self->buf, PAGE, RW));
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, NULL));
+	EXPECT_EQ(-ENOMEM, vpt_map(self->c, IOVA_B, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, NULL));
 	ASSERT_NOTHING_HELD();
 }
 
 TEST_F(dma, memlock_released_when_fds_close)
 {
 	ASSERT_EQ(0, limit_memlock(self->lck, BUF_PAGES));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
 	EXPECT_EQ(self->lck + (long long)(BUF_SIZE / 1024), vmlck_kb());
 	vpt_dev_close(&self->d);
 	ASSERT_NOTHING_HELD();
@@ -969,20 +865,20 @@ TEST_F(dma, memlock_released_when_fds_close)
 
 TEST_F(dma, unmap_splitting_start_einval)
 {
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A + PAGE, 3 * PAGE, 0,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A + PAGE, 3 * PAGE, 0,
 				     NULL));
-	EXPECT_EQ(self->pins + 4, pins_now());
+	EXPECT_EQ(self->pins + 4, vpt_pins_now());
 }
 
 TEST_F(dma, unmap_splitting_end_einval)
 {
 	uint64_t size = 0;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, 2 * PAGE, 0, NULL));
-	EXPECT_EQ(self->pins + 4, pins_now());
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, 4 * PAGE, 0, &size));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, 4 * PAGE, RW));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, 2 * PAGE, 0, NULL));
+	EXPECT_EQ(self->pins + 4, vpt_pins_now());
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, 4 * PAGE, 0, &size));
 	EXPECT_EQ(4 * PAGE, size);
 }
 
@@ -990,33 +886,33 @@ TEST_F(dma, unmap_empty_range_returns_size_zero)
 {
 	uint64_t size = 1;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_B, PAGE, 0, &size));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_B, PAGE, 0, &size));
 	EXPECT_EQ((uint64_t)0, size);
-	EXPECT_EQ(self->pins + 1, pins_now());
+	EXPECT_EQ(self->pins + 1, vpt_pins_now());
 }
 
 TEST_F(dma, unmap_covering_several_returns_total)
 {
 	uint64_t size = 0;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A + PAGE, self->buf + PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A + PAGE, self->buf + PAGE,
 			     2 * PAGE, RW));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A + 8 * PAGE, self->buf, PAGE, RW));
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, 16 * PAGE, 0, &size));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A + 8 * PAGE, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, 16 * PAGE, 0, &size));
 	EXPECT_EQ(4 * PAGE, size);
 	ASSERT_NOTHING_HELD();
 }
 
 TEST_F(dma, unmap_all_requires_zero_iova_and_size)
 {
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, 0,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, 0,
 				     VFIO_DMA_UNMAP_FLAG_ALL, NULL));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, 0, PAGE,
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, 0, PAGE,
 				     VFIO_DMA_UNMAP_FLAG_ALL, NULL));
-	EXPECT_EQ(self->pins + 1, pins_now());
+	EXPECT_EQ(self->pins + 1, vpt_pins_now());
 }
 
 TEST_F(dma, unmap_all_removes_every_mapping)
@@ -1024,12 +920,12 @@ TEST_F(dma, unmap_all_removes_every_mapping)
 	uint32_t avail = dma_avail(self->c);
 	uint64_t size = 0;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, self->buf, 2 * PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, self->buf, 2 * PAGE, RW));
 	if (self->width < 64)
-		ASSERT_EQ(0, map_dma(self->c, (1ULL << self->width) - PAGE,
+		ASSERT_EQ(0, vpt_map(self->c, (1ULL << self->width) - PAGE,
 				     self->buf, PAGE, RW));
-	ASSERT_EQ(0, unmap_dma(self->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
 	EXPECT_EQ((self->width < 64 ? 4 : 3) * PAGE, size);
 	EXPECT_EQ(avail, dma_avail(self->c));
 	ASSERT_NOTHING_HELD();
@@ -1037,36 +933,36 @@ TEST_F(dma, unmap_all_removes_every_mapping)
 
 TEST_F(dma, unmap_zero_size_einval)
 {
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, 0, 0, NULL));
 }
 
 TEST_F(dma, unmap_misaligned_einval)
 {
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A + 512, PAGE, 0, NULL));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, PAGE + 512, 0, NULL));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A + 512, PAGE, 0, NULL));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, PAGE + 512, 0, NULL));
 }
 
 TEST_F(dma, unmap_wrap_eoverflow)
 {
-	EXPECT_EQ(-overflow_errno(), unmap_dma(self->c, 0xfffffffffffff000ULL,
+	EXPECT_EQ(-overflow_errno(), vpt_unmap(self->c, 0xfffffffffffff000ULL,
 					       2 * PAGE, 0, NULL));
 }
 
 TEST_F(dma, unmap_dirty_bitmap_flag_einval)
 {
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, PAGE,
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, PAGE,
 				     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
 				     NULL));
 }
 
 TEST_F(dma, unmap_vaddr_flag_einval)
 {
-	if (stack_is_vfio())
+	if (vpt_stack_is_upstream())
 		SKIP(return, "upstream supports VADDR");
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, PAGE, RW));
-	EXPECT_EQ(-EINVAL, unmap_dma(self->c, IOVA_A, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, PAGE, RW));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, IOVA_A, PAGE,
 				     VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
-	EXPECT_EQ(self->pins + 1, pins_now());
+	EXPECT_EQ(self->pins + 1, vpt_pins_now());
 }
 
 /* A container with the original type1 (v1) IOMMU around the edu group. */
@@ -1092,9 +988,9 @@ TEST(type1_v1_unmap_removes_whole_mapping)
 
 	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, open_type1_v1(&d));
-	ASSERT_EQ(0, map_dma(d.container, IOVA_A, buf, 4 * PAGE, RW));
+	ASSERT_EQ(0, vpt_map(d.container, IOVA_A, buf, 4 * PAGE, RW));
 	/* v1: a range starting at a mapping takes all of it. */
-	ASSERT_EQ(0, unmap_dma(d.container, IOVA_A, PAGE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(d.container, IOVA_A, PAGE, 0, &size));
 	EXPECT_EQ(4 * PAGE, size);
 	vpt_dev_close(&d);
 }
@@ -1107,7 +1003,7 @@ TEST_F(dma, forked_child_unmap_uncharges_parent)
 	int status;
 	pid_t pid;
 
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -1117,21 +1013,21 @@ TEST_F(dma, forked_child_unmap_uncharges_parent)
 		 */
 		long long lck = vmlck_kb();
 
-		_exit(unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size) ||
+		_exit(vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size) ||
 		      size != BUF_SIZE || vmlck_kb() != lck);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	/* Unpinned, and the charge went back to the mapping mm. */
 	ASSERT_NOTHING_HELD();
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 	EXPECT_EQ((uint64_t)0, size);
 }
 
 TEST_F(dma, close_with_mappings_releases_everything)
 {
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, self->buf, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, self->buf, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
 	vpt_dev_close(&self->d);
 	ASSERT_NOTHING_HELD();
@@ -1153,7 +1049,7 @@ __attribute__((constructor)) static void exec_child(void)
 	if (!fd)
 		return;
 	lck = vmlck_kb();
-	ret = unmap_dma(atoi(fd), IOVA_A, BUF_SIZE, 0, &size);
+	ret = vpt_unmap(atoi(fd), IOVA_A, BUF_SIZE, 0, &size);
 	_exit(ret ? 2 : size != BUF_SIZE ? 3 : vmlck_kb() != lck ? 4 : 0);
 }
 
@@ -1166,7 +1062,7 @@ TEST_F(dma, exec_then_unmap_leaves_new_mm_uncharged)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		if (map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW))
+		if (vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW))
 			_exit(1);
 		snprintf(fd, sizeof(fd), "%d", self->c);
 		setenv("VPT_DMA_EXEC_UNMAP", fd, 1);
@@ -1191,7 +1087,7 @@ static int map_in_killed_child(int c, void *buf)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		r = map_dma(c, IOVA_A, buf, BUF_SIZE, RW);
+		r = vpt_map(c, IOVA_A, buf, BUF_SIZE, RW);
 		if (write(p[1], &r, sizeof(r)) != sizeof(r))
 			_exit(1);
 		pause();
@@ -1212,8 +1108,8 @@ TEST_F(dma, killed_mapper_pages_stay_pinned_until_unmap)
 
 	ASSERT_EQ(0, map_in_killed_child(self->c, self->buf));
 	/* The device may still DMA there: the pages must stay pinned. */
-	EXPECT_EQ(self->pins + BUF_PAGES, pins_now());
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size));
+	EXPECT_EQ(self->pins + BUF_PAGES, vpt_pins_now());
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 	EXPECT_EQ(BUF_SIZE, size);
 	ASSERT_NOTHING_HELD();
 }
@@ -1288,19 +1184,19 @@ TEST_F_TIMEOUT(dma, map_under_fault_injection_unwinds, 300)
 		SKIP(return, "no fault injection in this kernel");
 	for (n = 1; n < 10000; n++) {
 		fail_nth_arm(nth, n);
-		ret = map_dma(self->c, IOVA_A, self->buf, BUF_SIZE, RW);
+		ret = vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW);
 		fired = fail_nth_fired(nth);
 		if (ret) {
 			ASSERT_TRUE(fired) TH_LOG("n=%d ret=%d", n, ret);
 			ASSERT_NOTHING_HELD();
 			size = 1;
-			ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0,
+			ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0,
 					       &size));
 			ASSERT_EQ((uint64_t)0, size) TH_LOG("n=%d", n);
 			continue;
 		}
 		size = 0;
-		ASSERT_EQ(0, unmap_dma(self->c, IOVA_A, BUF_SIZE, 0, &size));
+		ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 		ASSERT_EQ(BUF_SIZE, size);
 		ASSERT_NOTHING_HELD();
 		if (!fired)
@@ -1321,9 +1217,9 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 		SKIP(return, "no fault injection in this kernel");
 	g = vpt_open_group(vpt_iommu_group(VPT_IVSHMEM_BDF));
 	ASSERT_LE(0, g);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
 	before = info_get(self->c);
 	ASSERT_NE(NULL, before);
@@ -1352,10 +1248,10 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 	ASSERT_EQ(0, edu_enable(self->d.device));
 	memset(src, 0x77, EDU_DMA_LEN);
 	memset(dst, 0, EDU_DMA_LEN);
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
 	close(nth);
 }
@@ -1369,20 +1265,20 @@ TEST_F(dma, edu_dma_round_trip)
 	int i;
 
 	ASSERT_EQ(0, edu_enable(self->d.device));
-	ASSERT_EQ(0, bar0_read32(self->d.device, EDU_IDENT, &ident));
+	ASSERT_EQ(0, vpt_bar0_read32(self->d.device, EDU_IDENT, &ident));
 	ASSERT_EQ(0xedU, ident & 0xff);
 	for (i = 0; i < EDU_DMA_LEN; i++)
 		src[i] = (uint8_t)(i * 7 + 3);
 	memset(dst, 0, EDU_DMA_LEN);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
 
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
 }
 
@@ -1394,27 +1290,27 @@ TEST_F(dma, edu_dma_to_unmapped_iova_moves_nothing)
 
 	ASSERT_EQ(0, edu_enable(self->d.device));
 	memset(src, 0xc3, EDU_DMA_LEN);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
 
 	/* Mapped, then unmapped: the IOTLB must not remember it. */
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_B, PAGE, 0, &size));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_B, PAGE, 0, &size));
 	ASSERT_EQ(PAGE, size);
 	memset(dst, 0x5a, EDU_DMA_LEN);
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	for (i = 0; i < EDU_DMA_LEN; i++)
 		ASSERT_EQ(0x5a, dst[i]) TH_LOG("byte %d", i);
 
 	/* Control: mapped again, the same DMA lands. */
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
 }
 
@@ -1426,15 +1322,15 @@ TEST_F(dma, edu_write_to_read_only_mapping_blocked)
 	ASSERT_EQ(0, edu_enable(self->d.device));
 	memset(src, 0xe7, EDU_DMA_LEN);
 	memset(dst, 0x11, EDU_DMA_LEN);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
 	/* READ: the device may read it, never write it. */
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	for (i = 0; i < EDU_DMA_LEN; i++)
 		ASSERT_EQ(0x11, dst[i]) TH_LOG("byte %d", i);
 }
@@ -1457,9 +1353,9 @@ TEST_F(dma, second_group_joins_and_leaves_keeping_mappings)
 	ASSERT_EQ(0, edu_enable(self->d.device));
 	memset(src, 0x3c, EDU_DMA_LEN);
 	memset(dst, 0, EDU_DMA_LEN);
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
 	avail = dma_avail(self->c);
 
@@ -1469,12 +1365,12 @@ TEST_F(dma, second_group_joins_and_leaves_keeping_mappings)
 	close(g);
 
 	/* The first group's mappings survived both. */
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
-	EXPECT_EQ(self->pins + 2, pins_now());
+	EXPECT_EQ(self->pins + 2, vpt_pins_now());
 }
 
 /* --- two groups with DMA-capable devices in one container --- */
@@ -1514,7 +1410,7 @@ static int group_bind(int group, bool bind)
 		    (strtoul(cls, NULL, 16) >> 8) == 0x0604)
 			continue;
 		if (bind)
-			ret = ret ? ret : vpt_bind(de->d_name, stack_is_vfio() ?
+			ret = ret ? ret : vpt_bind(de->d_name, vpt_stack_is_upstream() ?
 						   "vfio-pci" : "vpt-pci");
 		else
 			vpt_unbind(de->d_name);
@@ -1564,9 +1460,9 @@ FIXTURE_TEARDOWN(bridge)
 /* Copy len bytes from IOVA src to IOVA dst through edu's buffer. */
 static int edu_copy(int dev, uint32_t src, uint32_t dst, uint32_t len)
 {
-	int ret = edu_dma(dev, src, EDU_BUF, len, false);
+	int ret = vpt_edu_dma(dev, src, EDU_BUF, len, false);
 
-	return ret ? ret : edu_dma(dev, EDU_BUF, dst, len, true);
+	return ret ? ret : vpt_edu_dma(dev, EDU_BUF, dst, len, true);
 }
 
 /*
@@ -1579,7 +1475,7 @@ TEST_F(bridge, second_group_shares_mappings_and_outlives_first)
 	uint8_t *src = self->buf, *dst = self->buf + 2 * PAGE;
 
 	ASSERT_EQ(0, edu_enable(self->d.device));
-	ASSERT_EQ(0, map_dma(self->d.container, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->d.container, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
 
 	/* Mapped before the second group joins (replayed into a new domain). */
@@ -1592,7 +1488,7 @@ TEST_F(bridge, second_group_shares_mappings_and_outlives_first)
 	ASSERT_EQ(0, edu_enable(self->dev2));
 
 	/* Mapped while both are in: reaches both. */
-	ASSERT_EQ(0, map_dma(self->d.container, IOVA_B, dst, PAGE,
+	ASSERT_EQ(0, vpt_map(self->d.container, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
 	memset(src, 0xa1, EDU_DMA_LEN);
 	memset(dst, 0, EDU_DMA_LEN);
@@ -1654,10 +1550,10 @@ TEST_F(dma, map_of_bar_mmap_pins_and_charges_nothing)
 
 	ASSERT_EQ(0, p2p_open(&p, self->c));
 	ASSERT_EQ(0, edu_enable(p.device));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, p.bar, PAGE, RW));
-	EXPECT_EQ(self->pins, pins_now());
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, p.bar, PAGE, RW));
+	EXPECT_EQ(self->pins, vpt_pins_now());
 	EXPECT_EQ(self->lck, vmlck_kb());
-	ASSERT_EQ(0, unmap_dma(self->c, IOVA_B, PAGE, 0, &unmapped));
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_B, PAGE, 0, &unmapped));
 	EXPECT_EQ(PAGE, unmapped);
 	p2p_close(&p);
 }
@@ -1674,14 +1570,14 @@ TEST_F(dma, edu_dma_into_mapped_ivshmem_bar_lands_in_the_bar)
 		src[i] = (uint8_t)(i * 5 + 1);
 		p.bar[i] = 0;
 	}
-	ASSERT_EQ(0, map_dma(self->c, IOVA_A, src, PAGE,
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(0, map_dma(self->c, IOVA_B, p.bar, PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, p.bar, PAGE, RW));
 	ASSERT_EQ(0, edu_enable(self->d.device));
-	ASSERT_EQ(0, edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
-			     false));
-	ASSERT_EQ(0, edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
-			     true));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B, EDU_DMA_LEN,
+				 true));
 	for (i = 0; i < EDU_DMA_LEN; i++)
 		if (p.bar[i] != src[i])
 			break;
@@ -1698,9 +1594,9 @@ TEST_F(dma, map_of_bar_mmap_with_decode_off_efault)
 	ASSERT_EQ(0, vpt_cfg_read(p.device, PCI_COMMAND, &cmd, sizeof(cmd)));
 	cmd &= ~PCI_COMMAND_MEMORY;
 	ASSERT_EQ(0, vpt_cfg_write(p.device, PCI_COMMAND, &cmd, sizeof(cmd)));
-	EXPECT_EQ(-EFAULT, map_dma(self->c, IOVA_B, p.bar, PAGE,
+	EXPECT_EQ(-EFAULT, vpt_map(self->c, IOVA_B, p.bar, PAGE,
 				   RW));
-	EXPECT_EQ(self->pins, pins_now());
+	EXPECT_EQ(self->pins, vpt_pins_now());
 	EXPECT_EQ(self->lck, vmlck_kb());
 	p2p_close(&p);
 }
