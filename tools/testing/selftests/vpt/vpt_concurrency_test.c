@@ -200,31 +200,6 @@ static void *attacher(void *arg)
 	return NULL;
 }
 
-static int set_irq(int device, unsigned int index, int efd)
-{
-	struct {
-		struct vfio_irq_set s;
-		int32_t fd;
-	} set = {
-		.s = {
-			.argsz = sizeof(set),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = index,
-			.count = 1,
-		},
-		.fd = efd,
-	};
-
-	if (efd < 0) {
-		set.s.argsz = sizeof(set.s);
-		set.s.flags = VFIO_IRQ_SET_DATA_NONE |
-			      VFIO_IRQ_SET_ACTION_TRIGGER;
-		set.s.count = 0;
-	}
-	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}
-
 /*
  * Enable and disable INTx and MSI in turn with an eventfd (where the
  * driver takes interrupts), while a reader toggles DisINTx.
@@ -240,12 +215,12 @@ static void *irqer(void *arg)
 	while (efd >= 0 && !atomic_load(&self->stop)) {
 		index = i++ % 2 ? VFIO_PCI_MSI_IRQ_INDEX :
 				  VFIO_PCI_INTX_IRQ_INDEX;
-		ret = set_irq(self->d.device, index, efd);
+		ret = vpt_set_irq_trigger(self->d.device, index, efd);
 		if (ret == -EINVAL || ret == -ENOTTY)
 			break;	/* no interrupts in this vpt-pci */
 		if (ret)
 			helper_error(self, "SET_IRQS enable", ret);
-		ret = set_irq(self->d.device, index, -1);
+		ret = vpt_set_irq_trigger(self->d.device, index, -1);
 		if (ret)
 			helper_error(self, "SET_IRQS disable", ret);
 	}
@@ -394,7 +369,8 @@ TEST_F_TIMEOUT(conc, fds_closed_under_busy_threads_release_everything, 600)
 		/* an interrupt live too: the last close must free it */
 		efd = eventfd(0, EFD_CLOEXEC);
 		ASSERT_LE(0, efd);
-		set_irq(self->d.device, VFIO_PCI_MSI_IRQ_INDEX, efd);
+		vpt_set_irq_trigger(self->d.device, VFIO_PCI_MSI_IRQ_INDEX,
+				    efd);
 		ASSERT_EQ(0, pthread_barrier_init(&self->start, NULL, 4));
 		for (k = 0; k < 3; k++) {
 			b[k] = (struct busy){ .self = self, .fd = fds[k],

@@ -380,35 +380,10 @@ TEST_F_TIMEOUT(fault, unmap_unwinds, 600)
 	ASSERT_BASELINE(0);
 }
 
-static int set_msi(int device, int efd)
-{
-	struct {
-		struct vfio_irq_set s;
-		int32_t fd;
-	} set = {
-		.s = {
-			.argsz = sizeof(set),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.start = 0,
-			.count = 1,
-		},
-		.fd = efd,
-	};
-
-	if (efd < 0) {
-		set.s.argsz = sizeof(set.s);
-		set.s.flags = VFIO_IRQ_SET_DATA_NONE |
-			      VFIO_IRQ_SET_ACTION_TRIGGER;
-		set.s.count = 0;
-	}
-	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}
-
 TEST_F_TIMEOUT(fault, set_irqs_unwinds, 600)
 {
 	struct vpt_dev d;
+	const unsigned int msi = VFIO_PCI_MSI_IRQ_INDEX;
 	int efd;
 
 	if (self->nth < 0)	/* the harness runs the body after SKIP */
@@ -424,18 +399,18 @@ TEST_F_TIMEOUT(fault, set_irqs_unwinds, 600)
 	ASSERT_EQ(0, vpt_dev_open(&d, VPT_EDU_BDF));
 	efd = eventfd(0, EFD_CLOEXEC);
 	ASSERT_LE(0, efd);
-	if (set_msi(d.device, efd)) {
+	if (vpt_set_irq_trigger(d.device, msi, efd)) {
 		vpt_dev_close(&d);
 		SKIP(return, "edu takes no MSI through SET_IRQS here");
 	}
-	ASSERT_EQ(0, set_msi(d.device, -1));
+	ASSERT_EQ(0, vpt_set_irq_trigger(d.device, msi, -1));
 	ASSERT_EQ(self->irqs, vpt_irq_handlers());
 	/* A failed enable leaves no handler behind and MSI off. */
-	FAIL_NTH_LOOP(set_msi(d.device, efd),
+	FAIL_NTH_LOOP(vpt_set_irq_trigger(d.device, msi, efd),
 		      { ASSERT_EQ(self->irqs, vpt_irq_handlers())
 			      TH_LOG("n=%d", n_); },
 		      { ASSERT_LT(self->irqs, vpt_irq_handlers());
-			ASSERT_EQ(0, set_msi(d.device, -1)); });
+			ASSERT_EQ(0, vpt_set_irq_trigger(d.device, msi, -1)); });
 	ASSERT_INJECTED();
 	vpt_dev_close(&d);
 	close(efd);

@@ -49,25 +49,6 @@ static const char *stack_module(void)
 	return vpt_stack_is_upstream() ? "vfio_pci" : "vpt_pci";
 }
 
-static int set_irq_fd(int device, unsigned int index, int efd)
-{
-	struct {
-		struct vfio_irq_set s;
-		int32_t fd;
-	} set = {
-		.s = {
-			.argsz = sizeof(set),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = index,
-			.count = 1,
-		},
-		.fd = efd,
-	};
-
-	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}
-
 /* Memory decode on, so BAR mmaps populate. */
 static int decode_on(int device)
 {
@@ -118,7 +99,8 @@ static int hold_everything(struct held *h, uint8_t *buf)
 	h->efd = eventfd(0, 0);
 	if (h->efd < 0)
 		return -errno;
-	h->msi = !set_irq_fd(h->d.device, VFIO_PCI_MSI_IRQ_INDEX, h->efd);
+	h->msi = !vpt_set_irq_trigger(h->d.device, VFIO_PCI_MSI_IRQ_INDEX,
+				      h->efd);
 	return 0;
 }
 
@@ -455,7 +437,7 @@ TEST_F_TIMEOUT(life, unbind_while_held_waits_for_release, 300)
 	ASSERT_EQ(0, hold_everything(&h, self->buf));
 	req = eventfd(0, 0);
 	ASSERT_LE(0, req);
-	if (set_irq_fd(h.d.device, VFIO_PCI_REQ_IRQ_INDEX, req)) {
+	if (vpt_set_irq_trigger(h.d.device, VFIO_PCI_REQ_IRQ_INDEX, req)) {
 		release_everything(&h);
 		SKIP(return, "no REQ interrupt: cannot see the unbind wait");
 	}
@@ -501,7 +483,7 @@ TEST_F_TIMEOUT(life, module_unload_refused_while_device_open, 120)
 	ASSERT_EQ(0, vpt_dev_open(&d, VPT_EDU_BDF));
 	req = eventfd(0, 0);
 	ASSERT_LE(0, req);
-	if (set_irq_fd(d.device, VFIO_PCI_REQ_IRQ_INDEX, req)) {
+	if (vpt_set_irq_trigger(d.device, VFIO_PCI_REQ_IRQ_INDEX, req)) {
 		vpt_dev_close(&d);
 		SKIP(return, "no REQ interrupt: an unload would hang the test");
 	}

@@ -405,6 +405,37 @@ static inline int vpt_unmap(int container, uint64_t iova, uint64_t size,
 	return 0;
 }
 
+/*
+ * VFIO_DEVICE_SET_IRQS ACTION_TRIGGER of vector 0 of @index with eventfd
+ * @efd; with @efd < 0, DATA_NONE and count 0: disable the index.
+ * 0 or -errno.
+ */
+static inline int vpt_set_irq_trigger(int device, unsigned int index,
+				      int efd)
+{
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} set = {
+		.s = {
+			.argsz = sizeof(set),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				 VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = index,
+			.count = 1,
+		},
+		.fd = efd,
+	};
+
+	if (efd < 0) {
+		set.s.argsz = sizeof(set.s);
+		set.s.flags = VFIO_IRQ_SET_DATA_NONE |
+			      VFIO_IRQ_SET_ACTION_TRIGGER;
+		set.s.count = 0;
+	}
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
+}
+
 /* 32-bit access to BAR0 through the device fd; 0 or -errno. */
 static inline int vpt_bar0_read32(int device, uint32_t off, uint32_t *val)
 {
