@@ -404,11 +404,17 @@ int vpt_iommu_attach_group(struct vpt_iommu *iommu, struct iommu_group *group)
 		goto err_unlock;
 	}
 
-	if (!vpt_group_has_isolated_msi(group) && !vpt_allow_unsafe_interrupts) {
-		pr_warn("IOMMU group %d: no interrupt remapping, so its devices could forge MSIs; refused (load vpt with allow_unsafe_interrupts=1 to accept this)\n",
+	if (!vpt_group_has_isolated_msi(group)) {
+		if (!vpt_allow_unsafe_interrupts) {
+			pr_warn("IOMMU group %d: no interrupt remapping, so its devices could forge MSIs; refused (load vpt with allow_unsafe_interrupts=1 to accept this)\n",
+				iommu_group_id(group));
+			ret = -EPERM;
+			goto err_unlock;
+		}
+		/* The admin chose this: say so, and leave a mark on the kernel. */
+		pr_warn("IOMMU group %d: no interrupt remapping; accepted because allow_unsafe_interrupts is set: its devices can forge MSIs\n",
 			iommu_group_id(group));
-		ret = -EPERM;
-		goto err_unlock;
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
 
 	/* An existing domain already holds every mapping. */

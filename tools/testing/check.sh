@@ -4,10 +4,11 @@
 # Everything `make check` does: build both modules against Debian's 6.1
 # and 6.12 headers with W=1 and sparse and fail on any warning, run
 # checkpatch --strict over the tree, build the kselftests, and run them in
-# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}, plus one short smoke pass
-# of the benchmark (counted as one test) and one run of unmodified VFIO
-# clients (QEMU, DPDK; tools/testing/clients) on 6.1, aw-bits 39.  The last line totals the
-# kselftest results of every VM run: "N passed, N failed, N skipped".
+# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}, plus, on 6.1 at aw-bits
+# 39: one short smoke pass of the benchmark (counted as one test), one run
+# of unmodified VFIO clients (QEMU, DPDK; tools/testing/clients) and one
+# run without interrupt remapping.  The last line totals the kselftest
+# results of every VM run: "N passed, N failed, N skipped".
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -96,11 +97,19 @@ done
 runs="$runs ${KERNELS%% *}:smoke"
 # Plus unmodified QEMU (vfio-pci) and DPDK (testpmd) on vpt, first kernel.
 runs="$runs ${KERNELS%% *}:clients"
+# Plus the unsafe-interrupts rules, on an IOMMU without remapping.
+runs="$runs ${KERNELS%% *}:nointremap"
 run_one() {
 	k=${1%:*} aw=${1#*:}
 	if [ "$aw" = clients ]; then
 		tools/testing/vm/run.sh --clients --kver "$k" --aw 39 \
 			--ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
+		return
+	fi
+	if [ "$aw" = nointremap ]; then
+		tools/testing/vm/run.sh --no-intremap --kver "$k" --aw 39 \
+			--ko "$KO/$k" --tests vpt_unsafe_irq_test \
+			>"out/run-$k-$aw.log" 2>&1
 		return
 	fi
 	if [ "$aw" = smoke ]; then

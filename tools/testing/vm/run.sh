@@ -16,7 +16,7 @@ usage() {
 usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
-          [--inject-failure]
+          [--no-intremap] [--inject-failure]
   --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
                     built by tools/debug-kernel.sh (panic_on_warn=1; a
                     kmemleak scan after the tests; vpt stack only)
@@ -32,17 +32,19 @@ usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
                     then against vpt in the same boot (--quick: short)
   --smoke           run a tiny pass of every benchmark row against the
                     stack as one test (vpt_bench_smoke), so it cannot rot
+  --no-intremap     emulate the IOMMU without interrupt remapping
   --inject-failure  also run a deliberately failing guest check
                     (proves that the runner fails a run)
 USAGE
 }
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
-KVER=6.1 AW=39 TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
+KVER=6.1 AW=39 INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
 CLIENTS=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
+	--no-intremap) INTREMAP=off ;;
 	--aw) AW=$2; shift ;;
 	--tests) TESTS=$2; shift ;;
 	--demo) DEMO=1 ;;
@@ -86,6 +88,8 @@ esac
 [ $SMOKE -eq 0 ] || OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW-smoke}
 [ $CLIENTS -eq 0 ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-clients}
+[ "$INTREMAP" = on ] ||
+	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-no-intremap}
 OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
 mkdir -p "$OUT"
 rm -rf "$OUT/root"
@@ -174,7 +178,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
-export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK
+export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
+	VPT_INTREMAP=$INTREMAP
 export VPT_FUZZ_OPS=${VPT_FUZZ_OPS:-20000} VPT_FUZZ_SEED=${VPT_FUZZ_SEED:-1}
 if [ $DEBUG -eq 1 ]; then
 	# kmemleak: no automatic scans; what boot left is not ours.
@@ -280,7 +285,7 @@ timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-nodefaults -display none -serial stdio -monitor none -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initrd.gz" \
 	-append "console=ttyS0 intel_iommu=on panic=-1 no_timer_check$KAPPEND" \
-	-device intel-iommu,intremap=on,aw-bits="$AW" \
+	-device intel-iommu,intremap=$INTREMAP,aw-bits="$AW" \
 	-device edu,addr=04.0,dma_mask=0xffffffffffffffff \
 	-object memory-backend-ram,id=shm0,size=4M,share=on \
 	-device ivshmem-plain,memdev=shm0,addr=05.0 \
@@ -300,6 +305,7 @@ set -e
 label="vm $KVER aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $SMOKE -eq 0 ] || label="$label bench-smoke"
 [ $CLIENTS -eq 0 ] || label="$label clients"
+[ "$INTREMAP" = on ] || label="$label no-intremap"
 if [ $BENCH -eq 1 ]; then
 	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$KVER" "$AW"
 	exit
