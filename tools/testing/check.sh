@@ -6,8 +6,8 @@
 # checkpatch --strict over the tree, build the kselftests, and run them in
 # the VM matrix {6.1, 6.12} x {aw-bits 39, 48}, plus, on 6.1 at aw-bits
 # 39: one short smoke pass of the benchmark (counted as one test), one run
-# of unmodified VFIO clients (QEMU, DPDK; tools/testing/clients) and one
-# run without interrupt remapping.  The last line totals the kselftest
+# of unmodified VFIO clients (QEMU, DPDK; tools/testing/clients), one
+# run without interrupt remapping and one QMP hot-unplug.  The last line totals the kselftest
 # results of every VM run: "N passed, N failed, N skipped".
 set -u
 
@@ -99,11 +99,19 @@ runs="$runs ${KERNELS%% *}:smoke"
 runs="$runs ${KERNELS%% *}:clients"
 # Plus the unsafe-interrupts rules, on an IOMMU without remapping.
 runs="$runs ${KERNELS%% *}:nointremap"
+# Plus a QMP hot-unplug of a device a user holds.
+runs="$runs ${KERNELS%% *}:hotplug"
 run_one() {
 	k=${1%:*} aw=${1#*:}
 	if [ "$aw" = clients ]; then
 		tools/testing/vm/run.sh --clients --kver "$k" --aw 39 \
 			--ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
+		return
+	fi
+	if [ "$aw" = hotplug ]; then
+		tools/testing/vm/run.sh --hotplug --kver "$k" --aw 39 \
+			--ko "$KO/$k" --tests vpt_hotplug_test \
+			>"out/run-$k-$aw.log" 2>&1
 		return
 	fi
 	if [ "$aw" = nointremap ]; then

@@ -16,7 +16,7 @@ usage() {
 usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
-          [--no-intremap] [--inject-failure]
+          [--no-intremap] [--hotplug] [--inject-failure]
   --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
                     built by tools/debug-kernel.sh (panic_on_warn=1; a
                     kmemleak scan after the tests; vpt stack only)
@@ -33,6 +33,9 @@ usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
   --smoke           run a tiny pass of every benchmark row against the
                     stack as one test (vpt_bench_smoke), so it cannot rot
   --no-intremap     emulate the IOMMU without interrupt remapping
+  --hotplug         add an edu behind a hotpluggable PCIe root port (00:0a.0)
+                    and unplug it through QMP when a test logs
+                    "VPT-UNPLUG hpedu"
   --inject-failure  also run a deliberately failing guest check
                     (proves that the runner fails a run)
 USAGE
@@ -40,11 +43,12 @@ USAGE
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 KVER=6.1 AW=39 INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
-CLIENTS=0
+CLIENTS=0 HOTPLUG=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
 	--no-intremap) INTREMAP=off ;;
+	--hotplug) HOTPLUG=1 ;;
 	--aw) AW=$2; shift ;;
 	--tests) TESTS=$2; shift ;;
 	--demo) DEMO=1 ;;
@@ -88,6 +92,8 @@ esac
 [ $SMOKE -eq 0 ] || OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW-smoke}
 [ $CLIENTS -eq 0 ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-clients}
+[ $HOTPLUG -eq 0 ] ||
+	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-hotplug}
 [ "$INTREMAP" = on ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-no-intremap}
 OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
@@ -180,6 +186,10 @@ mount -t tmpfs tmp /tmp
 dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
 export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
 	VPT_INTREMAP=$INTREMAP
+# --hotplug: the edu behind the root port, for vpt_hotplug_test.
+for hp in /sys/bus/pci/devices/0000:00:0a.0/0000:*; do
+	[ -e "\$hp" ] && export VPT_HOTPLUG_BDF=\${hp##*/}
+done
 export VPT_FUZZ_OPS=${VPT_FUZZ_OPS:-20000} VPT_FUZZ_SEED=${VPT_FUZZ_SEED:-1}
 if [ $DEBUG -eq 1 ]; then
 	# kmemleak: no automatic scans; what boot left is not ours.
@@ -277,6 +287,29 @@ chmod +x "$ROOT/init"
 [ -f "$OUT/nvme.img" ] || truncate -s 16M "$OUT/nvme.img"
 rm -f "$OUT/trace.log"
 
+# --hotplug: device_del through QMP once the guest asks on its console.
+if [ $HOTPLUG -eq 1 ]; then
+	make -s -C "$TOP/tools/testing/clients" >&2
+	rm -f "$OUT/qmp.sock" "$OUT/qmp.log" "$OUT/console.log"
+	(
+		i=0
+		while [ $i -lt $((TIMEOUT + 120)) ]; do
+			if grep -q 'VPT-UNPLUG hpedu' "$OUT/console.log" \
+				2>/dev/null; then
+				"$TOP/tools/testing/clients/vpt_qmp" \
+					"$OUT/qmp.sock" raw \
+					'{"execute": "device_del", "arguments": {"id": "hpedu"}}' \
+					>"$OUT/qmp.log" 2>&1
+				exit
+			fi
+			grep -q '=== VPT-DONE' "$OUT/console.log" 2>/dev/null &&
+				exit
+			sleep 1
+			i=$((i + 1))
+		done
+	) &
+fi
+
 set +e
 timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-accel tcg -M q35,kernel-irqchip=split -cpu max -smp 1 \
@@ -297,6 +330,9 @@ timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-device virtio-net-pci,bus=br0,addr=02.0 \
 	$([ $CLIENTS -eq 0 ] || echo "-device virtio-9p-pci,fsdev=hostfs,mount_tag=hostroot,addr=09.0
 		-fsdev local,id=hostfs,path=/,security_model=none,readonly=on,multidevs=remap") \
+	$([ $HOTPLUG -eq 0 ] || echo "-device pcie-root-port,id=rp0,chassis=1,slot=1,addr=0a.0
+		-device edu,id=hpedu,bus=rp0,dma_mask=0xffffffffffffffff
+		-qmp unix:$OUT/qmp.sock,server=on,wait=off") \
 	-trace pci_cfg_write -trace pci_update_mappings_add -D "$OUT/trace.log" \
 	</dev/null >"$OUT/console.log" 2>"$OUT/qemu.err"
 qrc=$?
@@ -306,6 +342,7 @@ label="vm $KVER aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $SMOKE -eq 0 ] || label="$label bench-smoke"
 [ $CLIENTS -eq 0 ] || label="$label clients"
 [ "$INTREMAP" = on ] || label="$label no-intremap"
+[ $HOTPLUG -eq 0 ] || label="$label hotplug"
 if [ $BENCH -eq 1 ]; then
 	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$KVER" "$AW"
 	exit
