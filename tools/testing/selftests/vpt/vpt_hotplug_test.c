@@ -65,6 +65,8 @@ TEST(hot_unplug_while_mapped_asks_the_user_and_leaves_nothing)
 
 	if (!bdf || !*bdf)
 		SKIP(return, "no hotpluggable device in this VM");
+	if (access("/sys/module/pciehp", F_OK))
+		SKIP(return, "no PCIe native hotplug (pciehp) in this kernel");
 	pins0 = vpt_pins_now();
 	irqs0 = vpt_irq_handlers();
 	ASSERT_EQ(0, vpt_bind(bdf, vpt_stack_is_upstream() ? "vfio-pci" :
