@@ -14,6 +14,7 @@
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/pfn_t.h>
 
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int vpt_iommu_map(struct iommu_domain *domain,
@@ -167,6 +168,37 @@ static inline int vpt_follow_pfnmap(struct vm_area_struct *vma,
 	return follow_pfn(vma, addr, pfn);
 #endif
 }
+
+/*
+ * 6.12 let a VM_PFNMAP vma hold PMD entries where the architecture says
+ * so (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP), and taught follow_pfnmap_start()
+ * and the zap paths to handle them, so that a BAR mmap can be faulted in
+ * 2 MiB at a time.  VPT_HUGE_FAULT() fills in vm_operations_struct's
+ * huge_fault there and nothing elsewhere; vpt_vmf_insert_pfn_huge()
+ * inserts an entry of @order pages at the aligned address around the
+ * fault, or returns VM_FAULT_FALLBACK for an order the kernel cannot map.
+ */
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#define VPT_HUGE_FAULT(fn)	.huge_fault = (fn),
+
+static inline vm_fault_t vpt_vmf_insert_pfn_huge(struct vm_fault *vmf,
+						 unsigned int order,
+						 unsigned long pfn)
+{
+	if (order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
+	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+}
+#else
+#define VPT_HUGE_FAULT(fn)
+
+static inline vm_fault_t vpt_vmf_insert_pfn_huge(struct vm_fault *vmf,
+						 unsigned int order,
+						 unsigned long pfn)
+{
+	return VM_FAULT_FALLBACK;
+}
+#endif
 
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file

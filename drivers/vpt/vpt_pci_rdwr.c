@@ -365,30 +365,56 @@ size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
 	return len;
 }
 
-static vm_fault_t vpt_pci_mmap_fault(struct vm_fault *vmf)
+/*
+ * Insert 2^@order pages of the BAR around the faulting address, as one
+ * PTE (order 0) or, where the kernel can hold PFN maps in its page
+ * middle directory, as one PMD.  A huge entry needs the aligned range
+ * to lie inside the vma (so inside the BAR and clear of the MSI-X
+ * table, which mmap kept out of the vma) and the BAR's PFN to share the
+ * address's alignment; otherwise the core retries with PTEs.
+ */
+static vm_fault_t vpt_pci_mmap_huge_fault(struct vm_fault *vmf,
+					  unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct vpt_pci_device *vpci = vma->vm_private_data;
 	int bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long nr = 1UL << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
 	unsigned long pgoff, pfn;
 	vm_fault_t ret;
 
+	if (addr < vma->vm_start || addr + (PAGE_SIZE << order) > vma->vm_end)
+		return VM_FAULT_FALLBACK;
 	pgoff = (vma->vm_pgoff &
 		 ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1)) +
-		((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+		((addr - vma->vm_start) >> PAGE_SHIFT);
 	pfn = (pci_resource_start(vpci->pdev, bar) >> PAGE_SHIFT) + pgoff;
+	if (pfn & (nr - 1))
+		return VM_FAULT_FALLBACK;
 
 	down_read(&vpci->memory_lock);
-	if (vpt_pci_memory_enabled(vpci))
-		ret = vmf_insert_pfn(vma, vmf->address, pfn);
-	else
+	if (!vpt_pci_memory_enabled(vpci))
 		ret = VM_FAULT_SIGBUS;
+	else if (!order)
+		ret = vmf_insert_pfn(vma, addr, pfn);
+	else
+		ret = vpt_vmf_insert_pfn_huge(vmf, order, pfn);
 	up_read(&vpci->memory_lock);
+	trace_vpt_pci_mmap_fault(pci_name(vpci->pdev), bar,
+				 (u64)pgoff << PAGE_SHIFT, order,
+				 (__force unsigned int)ret);
 	return ret;
+}
+
+static vm_fault_t vpt_pci_mmap_fault(struct vm_fault *vmf)
+{
+	return vpt_pci_mmap_huge_fault(vmf, 0);
 }
 
 static const struct vm_operations_struct vpt_pci_mmap_ops = {
 	.fault = vpt_pci_mmap_fault,
+	VPT_HUGE_FAULT(vpt_pci_mmap_huge_fault)
 };
 
 /**

@@ -13,6 +13,11 @@
  *   vpt_pci_irq_enable  SET_IRQS armed vectors [start, start + count) of
  *                       an interrupt index (INTx, MSI, MSI-X, ...)
  *   vpt_pci_irq_disable SET_IRQS tore an interrupt index down
+ *   vpt_pci_mmap_fault  one fault of a BAR mmap: the BAR offset it maps
+ *                       from, the order tried (0 one page, 9 a 2 MiB PMD)
+ *                       and the result (nopage when mapped, fallback when
+ *                       the core retries with single pages, sigbus while
+ *                       memory decode is off)
  *
  * Each event names the device by pci_name(); the name is copied into the
  * event, so nothing points back into the device once it is gone.
@@ -25,6 +30,7 @@
 #if !defined(_VPT_PCI_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _VPT_PCI_TRACE_H
 
+#include <linux/mm_types.h>
 #include <linux/pci.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
@@ -96,6 +102,33 @@ TRACE_EVENT(vpt_pci_irq_disable,
 	    TP_fast_assign(strscpy(__entry->name, name, sizeof(__entry->name));
 			   __entry->index = index;),
 	    TP_printk("%s index=%u", __entry->name, __entry->index)
+);
+
+TRACE_EVENT(vpt_pci_mmap_fault,
+	    TP_PROTO(const char *name, int bar, u64 offset, unsigned int order,
+		     unsigned int ret),
+	    TP_ARGS(name, bar, offset, order, ret),
+	    TP_STRUCT__entry(__array(char, name, VPT_PCI_TRACE_NAME)
+			     __field(u64, offset)
+			     __field(int, bar)
+			     __field(unsigned int, order)
+			     __field(unsigned int, ret)),
+	    TP_fast_assign(strscpy(__entry->name, name, sizeof(__entry->name));
+			   __entry->offset = offset;
+			   __entry->bar = bar;
+			   __entry->order = order;
+			   __entry->ret = ret;),
+	    TP_printk("%s BAR %d offset=0x%llx order=%u %s", __entry->name,
+		      __entry->bar, __entry->offset, __entry->order,
+		      __print_flags(__entry->ret, "|",
+				    { (__force unsigned int)VM_FAULT_NOPAGE,
+				      "nopage" },
+				    { (__force unsigned int)VM_FAULT_FALLBACK,
+				      "fallback" },
+				    { (__force unsigned int)VM_FAULT_SIGBUS,
+				      "sigbus" },
+				    { (__force unsigned int)VM_FAULT_OOM,
+				      "oom" }))
 );
 
 #endif /* _VPT_PCI_TRACE_H */

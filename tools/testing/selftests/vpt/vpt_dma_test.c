@@ -1585,6 +1585,56 @@ TEST_F(dma, edu_dma_into_mapped_ivshmem_bar_lands_in_the_bar)
 	p2p_close(&p);
 }
 
+/*
+ * The whole BAR, mmapped 2 MiB-aligned and faulted in first (by PMD where
+ * the kernel can): MAP_DMA must still find each page's PFN, so edu's DMA
+ * into the second 2 MiB lands at that offset of the BAR.
+ */
+TEST_F(dma, edu_dma_into_aligned_bar_mmap_lands_at_its_offset)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info), .index = VFIO_PCI_BAR2_REGION_INDEX,
+	};
+	const size_t align = 2UL << 20;
+	struct p2p p = { -1, -1, MAP_FAILED };
+	uint8_t *src = self->buf, *bar;
+	uint64_t off, unmapped = 0;
+	uint8_t sum = 0;
+	int i;
+
+	ASSERT_EQ(0, p2p_open(&p, self->c));
+	ASSERT_EQ(0, edu_enable(p.device));
+	ASSERT_EQ(0, ioctl(p.device, VFIO_DEVICE_GET_REGION_INFO, &info));
+	ASSERT_LE(2 * align, info.size);
+	bar = vpt_mmap_aligned(p.device, info.offset, info.size, align);
+	ASSERT_NE(MAP_FAILED, bar);
+	for (off = 0; off < info.size; off += PAGE)
+		sum += __atomic_load_n(&bar[off], __ATOMIC_RELAXED);
+	(void)sum;
+	off = align + 3 * PAGE + 0x40;
+	for (i = 0; i < EDU_DMA_LEN; i++) {
+		src[i] = (uint8_t)(i * 7 + 3);
+		bar[off + i] = 0;
+	}
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, bar, info.size, RW));
+	EXPECT_EQ(self->pins, vpt_pins_now());
+	ASSERT_EQ(0, vpt_map(self->c, IOVA_A, src, PAGE,
+			     VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(0, edu_enable(self->d.device));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, IOVA_A, EDU_BUF, EDU_DMA_LEN,
+				 false));
+	ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B + off,
+				 EDU_DMA_LEN, true));
+	for (i = 0; i < EDU_DMA_LEN; i++)
+		if (bar[off + i] != src[i])
+			break;
+	EXPECT_EQ(EDU_DMA_LEN, i);
+	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_B, info.size, 0, &unmapped));
+	EXPECT_EQ(info.size, unmapped);
+	munmap(bar, info.size);
+	p2p_close(&p);
+}
+
 TEST_F(dma, map_of_bar_mmap_with_decode_off_efault)
 {
 	struct p2p p = { -1, -1, MAP_FAILED };

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -845,6 +846,102 @@ TEST(ivshmem_mmap_writes_read_back_through_pread)
 	}
 	munmap(bar, info.size);
 	vpt_dev_close(&d);
+}
+
+/*
+ * --- ivshmem: BAR2 mmapped at a 2 MiB boundary, as a VMM places it ----
+ * Where the kernel can hold PFN maps in PMDs (6.12), such a mapping is
+ * faulted in 2 MiB at a time, as upstream's vfio-pci does; everywhere it
+ * must still map each page to its own offset and be zapped by decode off.
+ */
+#define HUGE_2M		(2UL << 20)
+
+FIXTURE(huge) {
+	struct vpt_dev d;
+	size_t size;
+	uint32_t *bar;
+};
+
+FIXTURE_SETUP(huge)
+{
+	struct vfio_region_info info;
+
+	self->bar = MAP_FAILED;
+	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_IVSHMEM_BDF));
+	ASSERT_EQ(0, region_info(self->d.device, VFIO_PCI_BAR2_REGION_INDEX,
+				 &info));
+	ASSERT_TRUE(has(info.flags, VFIO_REGION_INFO_FLAG_MMAP));
+	ASSERT_LE(HUGE_2M, info.size);
+	self->size = info.size;
+	self->bar = vpt_mmap_aligned(self->d.device, VPT_REGION_OFFSET(2),
+				     self->size, HUGE_2M);
+	ASSERT_NE(MAP_FAILED, self->bar);
+	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	if (self->bar != MAP_FAILED)
+		munmap(self->bar, self->size);
+	vpt_dev_close(&self->d);
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+TEST_F(huge, aligned_bar_mmap_faults_once_per_2m)
+{
+	const char *why = vpt_no_huge_bar_map(self->bar, self->size);
+	uint32_t sum = 0;
+	long faults;
+	size_t off;
+
+	if (why)
+		SKIP(return, "%s", why);
+	faults = minor_faults();
+	for (off = 0; off < self->size; off += page_size())
+		sum += mmio_read(&self->bar[off / 4]);
+	faults = minor_faults() - faults;
+	EXPECT_LE(faults, (long)(self->size / HUGE_2M))
+		TH_LOG("%ld faults for %zu pages (sum %u)", faults,
+		       self->size / page_size(), sum);
+}
+
+TEST_F(huge, aligned_bar_mmap_maps_each_page_at_its_offset)
+{
+	uint32_t tag;
+	size_t off;
+
+	for (off = 0; off < self->size; off += page_size()) {
+		tag = 0xa5000000 | (uint32_t)(off >> 12);
+		ASSERT_EQ(4, region_write(self->d.device, 2, off + 8, &tag, 4));
+	}
+	for (off = 0; off < self->size; off += page_size()) {
+		tag = 0xa5000000 | (uint32_t)(off >> 12);
+		ASSERT_EQ(tag, mmio_read(&self->bar[(off + 8) / 4]))
+			TH_LOG("page at 0x%zx", off);
+	}
+}
+
+TEST_F(huge, decode_off_zaps_aligned_bar_mmap)
+{
+	uint32_t *last = &self->bar[(self->size - 4) / 4];
+	uint32_t v;
+	size_t off;
+
+	for (off = 0; off < self->size; off += page_size())
+		ASSERT_EQ(0, touch(&self->bar[off / 4], &v));
+	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	EXPECT_EQ(1, touch(self->bar, &v));
+	EXPECT_EQ(1, touch(last, &v));
+	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	EXPECT_EQ(0, touch(self->bar, &v));
+	EXPECT_EQ(0, touch(last, &v));
 }
 
 /* --- virtio-net: I/O BAR and ROM --------------------------------------- */

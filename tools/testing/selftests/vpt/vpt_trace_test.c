@@ -18,6 +18,8 @@
 #include "kselftest_harness.h"
 #include "vpt_util.h"
 
+#include <linux/pci_regs.h>
+
 #define TR_DIR		"/sys/kernel/tracing"
 #define TR_IOVA		0x200000ULL
 #define TR_PAGES	4
@@ -343,6 +345,32 @@ TEST_F(trace, msix_enable_and_disable_emit_irq_events)
 		TH_LOG("%s", self->text);
 	EXPECT_EQ(1, tr_count(self->text, "vpt_pci_irq_disable: ",
 			      VPT_NVME_BDF " index=2"))
+		TH_LOG("%s", self->text);
+}
+
+/* A touch of an mmapped BAR page faults it in with one order-0 insert. */
+TEST_F(trace, bar_mmap_fault_emits_offset_order_and_result)
+{
+	uint32_t *page;
+	struct vpt_dev d;
+	uint16_t cmd;
+
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, vpt_dev_open(&d, VPT_IVSHMEM_BDF));
+	ASSERT_EQ(0, vpt_cfg_read(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	cmd |= PCI_COMMAND_MEMORY;
+	ASSERT_EQ(0, vpt_cfg_write(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d.device,
+		    VPT_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) + 0x3000);
+	ASSERT_NE(MAP_FAILED, page);
+	(void)__atomic_load_n(page, __ATOMIC_RELAXED);
+	munmap(page, 4096);
+	vpt_dev_close(&d);
+	ASSERT_EQ(0, tr_read(self->text, TR_BUF_LEN));
+
+	EXPECT_EQ(1, tr_count(self->text, "vpt_pci_mmap_fault: ",
+			      VPT_IVSHMEM_BDF " BAR 2 offset=0x3000 order=0 nopage"))
 		TH_LOG("%s", self->text);
 }
 

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 #include <linux/vpt.h>
@@ -281,6 +283,63 @@ static inline int vpt_cfg_write(int device, unsigned int off,
 			   VPT_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
 
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/*
+ * mmap @len bytes of region offset @off of @device, shared and
+ * read/write, at an address aligned to @align (a power of two), as a VMM
+ * places a BAR it wants mapped with huge entries.  MAP_FAILED on error.
+ */
+static inline void *vpt_mmap_aligned(int device, uint64_t off, size_t len,
+				     size_t align)
+{
+	size_t span = len + align;
+	uint8_t *area, *p;
+	uintptr_t at;
+
+	area = mmap(NULL, span, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		return MAP_FAILED;
+	at = ((uintptr_t)area + align - 1) & ~(uintptr_t)(align - 1);
+	p = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 device, off);
+	if (p == MAP_FAILED) {
+		munmap(area, span);
+		return MAP_FAILED;
+	}
+	if (p > area)
+		munmap(area, p - area);
+	if (p + len < area + span)
+		munmap(p + len, area + span - (p + len));
+	return p;
+}
+
+/*
+ * NULL if this kernel faults a 2 MiB-aligned BAR mmap in by PMD (the
+ * PFN-map PMDs of 6.12, with THP not off), else why not.  Under THP
+ * "madvise", @map is advised MADV_HUGEPAGE first, as it must be then.
+ */
+static inline const char *vpt_no_huge_bar_map(void *map, size_t len)
+{
+	char thp[128] = "";
+	struct utsname u;
+	int major = 0, minor = 0;
+	FILE *f;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+	    major * 1000 + minor < 6012)
+		return "no PMD PFN maps before 6.12";
+	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f || !fgets(thp, sizeof(thp), f))
+		thp[0] = 0;
+	if (f)
+		fclose(f);
+	if (!strstr(thp, "[always]") && !strstr(thp, "[madvise]"))
+		return "transparent huge pages off";
+	if (strstr(thp, "[madvise]") && madvise(map, len, MADV_HUGEPAGE))
+		return "MADV_HUGEPAGE refused on a BAR mapping";
+	return NULL;
 }
 
 /* Read one counter from /proc/vmstat (e.g. nr_foll_pin_acquired). */
