@@ -185,9 +185,15 @@ static inline vm_fault_t vpt_vmf_insert_pfn_huge(struct vm_fault *vmf,
 						 unsigned int order,
 						 unsigned long pfn)
 {
+	/*
+	 * Pass the write fault on: an entry inserted read-only (after
+	 * clear_refs took write off vm_page_prot, say) is only made
+	 * writable by a write fault asking for it, or it faults forever.
+	 */
 	if (order != PMD_ORDER)
 		return VM_FAULT_FALLBACK;
-	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
+				  vmf->flags & FAULT_FLAG_WRITE);
 }
 #else
 #define VPT_HUGE_FAULT(fn)

@@ -379,19 +379,24 @@ static vm_fault_t vpt_pci_mmap_huge_fault(struct vm_fault *vmf,
 	struct vm_area_struct *vma = vmf->vma;
 	struct vpt_pci_device *vpci = vma->vm_private_data;
 	int bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
-	unsigned long nr = 1UL << order;
+	unsigned long first = vma->vm_pgoff &
+			      ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1);
 	unsigned long addr = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
 	unsigned long pgoff, pfn;
 	vm_fault_t ret;
 
-	if (addr < vma->vm_start || addr + (PAGE_SIZE << order) > vma->vm_end)
-		return VM_FAULT_FALLBACK;
-	pgoff = (vma->vm_pgoff &
-		 ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1)) +
-		((addr - vma->vm_start) >> PAGE_SHIFT);
+	/* The core passes any faulting address: align it, stay in the vma. */
+	if (addr < vma->vm_start ||
+	    addr + (PAGE_SIZE << order) > vma->vm_end) {
+		ret = VM_FAULT_FALLBACK;
+		goto out;
+	}
+	pgoff = first + ((addr - vma->vm_start) >> PAGE_SHIFT);
 	pfn = (pci_resource_start(vpci->pdev, bar) >> PAGE_SHIFT) + pgoff;
-	if (pfn & (nr - 1))
-		return VM_FAULT_FALLBACK;
+	if (!IS_ALIGNED(pfn, 1UL << order)) {
+		ret = VM_FAULT_FALLBACK;
+		goto out;
+	}
 
 	down_read(&vpci->memory_lock);
 	if (!vpt_pci_memory_enabled(vpci))
@@ -401,9 +406,11 @@ static vm_fault_t vpt_pci_mmap_huge_fault(struct vm_fault *vmf,
 	else
 		ret = vpt_vmf_insert_pfn_huge(vmf, order, pfn);
 	up_read(&vpci->memory_lock);
+out:
 	trace_vpt_pci_mmap_fault(pci_name(vpci->pdev), bar,
-				 (u64)pgoff << PAGE_SHIFT, order,
-				 (__force unsigned int)ret);
+				 (u64)(first + ((vmf->address - vma->vm_start) >>
+						PAGE_SHIFT)) << PAGE_SHIFT,
+				 order, ret);
 	return ret;
 }
 

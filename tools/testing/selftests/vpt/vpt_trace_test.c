@@ -374,4 +374,44 @@ TEST_F(trace, bar_mmap_fault_emits_offset_order_and_result)
 		TH_LOG("%s", self->text);
 }
 
+/*
+ * A 2 MiB-aligned mapping that starts 4 KiB into the BAR: the PFN is not
+ * aligned like the address, so the PMD attempt falls back to one page.
+ */
+TEST_F(trace, misaligned_bar_mmap_fault_emits_fallback_then_page)
+{
+	const size_t len = 2UL << 20;
+	const char *no_huge;
+	struct vpt_dev d;
+	uint32_t *map;
+	uint16_t cmd;
+
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, vpt_dev_open(&d, VPT_IVSHMEM_BDF));
+	ASSERT_EQ(0, vpt_cfg_read(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	cmd |= PCI_COMMAND_MEMORY;
+	ASSERT_EQ(0, vpt_cfg_write(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	map = vpt_mmap_aligned(d.device,
+			       VPT_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) +
+			       0x1000, len, len);
+	ASSERT_NE(MAP_FAILED, map);
+	no_huge = vpt_no_huge_bar_map(map, len);
+	if (!no_huge)
+		(void)__atomic_load_n(map, __ATOMIC_RELAXED);
+	munmap(map, len);
+	vpt_dev_close(&d);
+	if (no_huge)
+		SKIP(return, "%s", no_huge);
+	ASSERT_EQ(0, tr_read(self->text, TR_BUF_LEN));
+
+	/* Twice if the first try, under the vma lock, is retried. */
+	EXPECT_LE(1, tr_count(self->text, "vpt_pci_mmap_fault: ",
+			      VPT_IVSHMEM_BDF " BAR 2 offset=0x1000 order=9 fallback"))
+		TH_LOG("%s", self->text);
+	EXPECT_EQ(1, tr_count(self->text, "vpt_pci_mmap_fault: ",
+			      VPT_IVSHMEM_BDF " BAR 2 offset=0x1000 order=0 nopage"))
+		TH_LOG("%s", self->text);
+}
+
 TEST_HARNESS_MAIN
