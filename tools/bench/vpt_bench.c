@@ -378,7 +378,6 @@ static void bench_bar(struct vpt_dev *d, int bar, __u64 off,
 	struct rw_arg a = { .fd = d->device, .buf = buf };
 	static const size_t lens[] = { 4, 64 };
 	char name[64];
-	__u16 cmd;
 	void *map;
 	int i;
 
@@ -388,10 +387,7 @@ static void bench_bar(struct vpt_dev *d, int bar, __u64 off,
 		return;
 	}
 	/* Memory decode on, as a guest driver would have it. */
-	if (!vpt_cfg_read(d->device, 4, &cmd, 2)) {
-		cmd |= 0x2;
-		vpt_cfg_write(d->device, 4, &cmd, 2);
-	}
+	vpt_set_memory_decode(d->device, 1);
 	a.off = r.offset + off;
 	for (i = 0; i < 2; i++) {
 		a.len = lens[i];

@@ -141,20 +141,6 @@ static int sysfs_config(const char *bdf, unsigned int off, void *buf,
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-/* Turn memory decode on or off in the user's (virtual) PCI_COMMAND. */
-static int set_memory_decode(int device, int on)
-{
-	uint16_t cmd;
-
-	if (vpt_cfg_read(device, PCI_COMMAND, &cmd, 2))
-		return -1;
-	if (on)
-		cmd |= PCI_COMMAND_MEMORY;
-	else
-		cmd &= ~PCI_COMMAND_MEMORY;
-	return vpt_cfg_write(device, PCI_COMMAND, &cmd, 2);
-}
-
 /*
  * The MSI-X table's BAR, offset and size from the hardware, or -1; the
  * PBA's BAR goes to *pba_bir if that is not NULL.
@@ -704,10 +690,10 @@ TEST_F(edu, decode_off_bar_rw_is_eio)
 {
 	uint32_t v = 0;
 
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 0));
 	EXPECT_EQ(-EIO, region_read(self->d.device, 0, EDU_ID, &v, 4));
 	EXPECT_EQ(-EIO, region_write(self->d.device, 0, EDU_LIVENESS, &v, 4));
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 	EXPECT_EQ(0x010000edU, bar_read32(self->d.device, 0, EDU_ID));
 }
 
@@ -722,12 +708,12 @@ TEST_F(edu, decode_off_mmap_raises_sigbus)
 	ASSERT_EQ(0, touch(&bar[EDU_ID / 4], &v));
 	EXPECT_EQ(0x010000edU, v);
 
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 0));
 	/* The page touched before is gone, an untouched one never comes. */
 	EXPECT_EQ(1, touch(&bar[EDU_ID / 4], &v));
 	EXPECT_EQ(1, touch(&bar[4096 / 4], &v));
 
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 	v = 0;
 	EXPECT_EQ(0, touch(&bar[EDU_ID / 4], &v));
 	EXPECT_EQ(0x010000edU, v);
@@ -760,12 +746,12 @@ TEST_F(edu, decode_off_zaps_forked_child_mapping)
 		_exit(touch(&bar[EDU_ID / 4], &v) ? 0 : 1);
 	}
 	ASSERT_EQ(1, read(ready[0], &c, 1));
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 0));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child: 1 = no SIGBUS");
-	EXPECT_EQ(0, set_memory_decode(self->d.device, 1));
+	EXPECT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 	munmap(bar, self->size);
 }
 
@@ -802,12 +788,12 @@ TEST(decode_off_survives_device_reset)
 	ASSERT_NE(MAP_FAILED, bar);
 	ASSERT_EQ(0, touch(bar, &v));
 
-	ASSERT_EQ(0, set_memory_decode(d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(d.device, 0));
 	ASSERT_EQ(0, ioctl(d.device, VFIO_DEVICE_RESET));
 	EXPECT_EQ(-EIO, region_read(d.device, 0, 0, &v, 4));
 	EXPECT_EQ(1, touch(bar, &v));
 
-	ASSERT_EQ(0, set_memory_decode(d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(d.device, 1));
 	EXPECT_EQ(4, region_read(d.device, 0, 0, &v, 4));
 	EXPECT_EQ(0, touch(bar, &v));
 	munmap(bar, page_size());
@@ -878,7 +864,7 @@ FIXTURE_SETUP(huge)
 				     self->size, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->bar);
 	self->no_huge = vpt_no_huge_bar_map(self->bar, self->size);
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 }
 
 FIXTURE_TEARDOWN(huge)
@@ -961,10 +947,10 @@ TEST_F(huge, decode_off_zaps_aligned_bar_mmap)
 
 	for (off = 0; off < self->size; off += page_size())
 		ASSERT_EQ(0, touch(&self->bar[off / 4], &v));
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 0));
 	EXPECT_EQ(1, touch(self->bar, &v));
 	EXPECT_EQ(1, touch(last, &v));
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 	EXPECT_EQ(0, touch(self->bar, &v));
 	EXPECT_EQ(0, touch(last, &v));
 }
@@ -1029,11 +1015,11 @@ TEST_F(virtio, rom_read_with_decode_off_fails)
 	uint8_t sig[2];
 	ssize_t ret;
 
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 0));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 0));
 	ret = region_read(self->d.device, VFIO_PCI_ROM_REGION_INDEX, 0, sig, 2);
 	/* Upstream fails too, but as pci_map_rom() does (-ENOMEM). */
 	EXPECT_EQ(vpt_stack_is_upstream() ? -ENOMEM : -EIO, ret);
-	ASSERT_EQ(0, set_memory_decode(self->d.device, 1));
+	ASSERT_EQ(0, vpt_set_memory_decode(self->d.device, 1));
 	EXPECT_EQ(2, region_read(self->d.device, VFIO_PCI_ROM_REGION_INDEX, 0,
 				 sig, 2));
 }

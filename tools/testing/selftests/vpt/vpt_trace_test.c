@@ -18,8 +18,6 @@
 #include "kselftest_harness.h"
 #include "vpt_util.h"
 
-#include <linux/pci_regs.h>
-
 #define TR_DIR		"/sys/kernel/tracing"
 #define TR_IOVA		0x200000ULL
 #define TR_PAGES	4
@@ -353,14 +351,11 @@ TEST_F(trace, bar_mmap_fault_emits_offset_order_and_result)
 {
 	uint32_t *page;
 	struct vpt_dev d;
-	uint16_t cmd;
 
 	if (self->skip)
 		return;
 	ASSERT_EQ(0, vpt_dev_open(&d, VPT_IVSHMEM_BDF));
-	ASSERT_EQ(0, vpt_cfg_read(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
-	cmd |= PCI_COMMAND_MEMORY;
-	ASSERT_EQ(0, vpt_cfg_write(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	ASSERT_EQ(0, vpt_set_memory_decode(d.device, 1));
 	page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d.device,
 		    VPT_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) + 0x3000);
 	ASSERT_NE(MAP_FAILED, page);
@@ -384,14 +379,11 @@ TEST_F(trace, misaligned_bar_mmap_fault_emits_fallback_then_page)
 	const char *no_huge;
 	struct vpt_dev d;
 	uint32_t *map;
-	uint16_t cmd;
 
 	if (self->skip)
 		return;
 	ASSERT_EQ(0, vpt_dev_open(&d, VPT_IVSHMEM_BDF));
-	ASSERT_EQ(0, vpt_cfg_read(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
-	cmd |= PCI_COMMAND_MEMORY;
-	ASSERT_EQ(0, vpt_cfg_write(d.device, PCI_COMMAND, &cmd, sizeof(cmd)));
+	ASSERT_EQ(0, vpt_set_memory_decode(d.device, 1));
 	map = vpt_mmap_aligned(d.device,
 			       VPT_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) +
 			       0x1000, len, len);

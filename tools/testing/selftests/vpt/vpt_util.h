@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <linux/vpt.h>
 
@@ -340,6 +341,20 @@ static inline const char *vpt_no_huge_bar_map(void *map, size_t len)
 	if (strstr(thp, "[madvise]") && madvise(map, len, MADV_HUGEPAGE))
 		return "MADV_HUGEPAGE refused on a BAR mapping";
 	return NULL;
+}
+
+/* Turn memory decode on or off in the user's (virtual) PCI_COMMAND. */
+static inline int vpt_set_memory_decode(int device, int on)
+{
+	uint16_t cmd;
+
+	if (vpt_cfg_read(device, PCI_COMMAND, &cmd, 2))
+		return -1;
+	if (on)
+		cmd |= PCI_COMMAND_MEMORY;
+	else
+		cmd &= ~PCI_COMMAND_MEMORY;
+	return vpt_cfg_write(device, PCI_COMMAND, &cmd, 2);
 }
 
 /* Read one counter from /proc/vmstat (e.g. nr_foll_pin_acquired). */
