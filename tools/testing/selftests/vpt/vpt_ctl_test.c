@@ -582,19 +582,9 @@ static int put(const char *root, const char *rel, const char *val)
 static int get(const char *root, const char *rel, char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	buf[n] = '\0';
-	return 0;
+	return vpt_read_file(path, buf, len);
 }
 
 static int mkdirs(const char *root, const char *rel)

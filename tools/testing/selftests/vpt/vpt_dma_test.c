@@ -31,6 +31,7 @@
 #include <linux/vpt.h>
 
 #include "kselftest_harness.h"
+#include "vpt_fail_nth.h"
 #include "vpt_util.h"
 
 /* The type1 info minsz: argsz up to and including iova_pgsizes. */
@@ -1123,69 +1124,19 @@ TEST_F(dma, killed_mapper_pages_released_on_close)
 
 /* --- fault injection (kernels with CONFIG_FAULT_INJECTION_DEBUG_FS) --- */
 
-static int write_str(const char *path, const char *val)
-{
-	return vpt_sysfs_write(path, val);
-}
-
-/*
- * Let fail-nth fail GFP_KERNEL slab and order-0 page allocations, quietly.
- * 0, or -ENOENT when the kernel has no fault injection.
- */
-static int fault_injection_setup(int *nth)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	*nth = open(path, O_RDWR);
-	if (*nth < 0)
-		return -ENOENT;
-	if (access("/sys/kernel/debug/failslab", F_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	if (write_str("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
-	    write_str("/sys/kernel/debug/failslab/verbose", "0"))
-		return -ENOENT;
-	/* Page allocation failures are optional extras. */
-	write_str("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
-	write_str("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N");
-	write_str("/sys/kernel/debug/fail_page_alloc/min-order", "0");
-	write_str("/sys/kernel/debug/fail_page_alloc/verbose", "0");
-	return 0;
-}
-
-/* Arm: the n-th fallible call from now fails. */
-static void fail_nth_arm(int nth, int n)
-{
-	char buf[16];
-	int len = snprintf(buf, sizeof(buf), "%d", n);
-
-	if (pwrite(nth, buf, len, 0) != len)
-		perror("fail-nth");
-}
-
-/* Disarm; true if the failure was injected (the count reached zero). */
-static bool fail_nth_fired(int nth)
-{
-	char buf[16] = "";
-	ssize_t n = pread(nth, buf, sizeof(buf) - 1, 0);
-
-	fail_nth_arm(nth, 0);
-	return n > 0 && atoi(buf) == 0;
-}
-
 TEST_F_TIMEOUT(dma, map_under_fault_injection_unwinds, 300)
 {
 	uint64_t size;
 	int nth, n, ret;
 	bool fired;
 
-	if (fault_injection_setup(&nth))
+	nth = vpt_fail_nth_open();
+	if (nth < 0)
 		SKIP(return, "no fault injection in this kernel");
 	for (n = 1; n < 10000; n++) {
-		fail_nth_arm(nth, n);
+		vpt_fail_nth_arm(nth, n);
 		ret = vpt_map(self->c, IOVA_A, self->buf, BUF_SIZE, RW);
-		fired = fail_nth_fired(nth);
+		fired = vpt_fail_nth_fired(nth);
 		if (ret) {
 			ASSERT_TRUE(fired) TH_LOG("n=%d ret=%d", n, ret);
 			ASSERT_NOTHING_HELD();
@@ -1213,7 +1164,8 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 	int nth, n, g, ret;
 	bool fired;
 
-	if (fault_injection_setup(&nth))
+	nth = vpt_fail_nth_open();
+	if (nth < 0)
 		SKIP(return, "no fault injection in this kernel");
 	g = vpt_open_group(vpt_iommu_group(VPT_IVSHMEM_BDF));
 	ASSERT_LE(0, g);
@@ -1225,9 +1177,9 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 	ASSERT_NE(NULL, before);
 
 	for (n = 1; n < 10000; n++) {
-		fail_nth_arm(nth, n);
+		vpt_fail_nth_arm(nth, n);
 		ret = ioctl(g, VFIO_GROUP_SET_CONTAINER, &self->c);
-		fired = fail_nth_fired(nth);
+		fired = vpt_fail_nth_fired(nth);
 		ASSERT_TRUE(!ret || fired) TH_LOG("n=%d errno=%d", n, errno);
 		if (!ret)
 			ASSERT_EQ(0, ioctl(g, VFIO_GROUP_UNSET_CONTAINER));

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
+#include "vpt_fail_nth.h"
 #include "vpt_util.h"
 
 #define PAGE		4096UL
@@ -33,62 +34,6 @@
 #define BUF_SIZE	(BUF_PAGES * PAGE)
 #define IOVA		0x100000ULL
 #define MAX_NTH		5000
-
-/*
- * Let fail-nth fail sleeping slab and order-0 page allocations, quietly.
- * The fd of this thread's fail-nth, or -ENOENT without fault injection.
- */
-static int fail_nth_open(void)
-{
-	static const char *const attrs[][2] = {
-		{ "failslab/ignore-gfp-wait", "N" },
-		{ "failslab/verbose", "0" },
-		{ "fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
-		{ "fail_page_alloc/min-order", "0" },
-		{ "fail_page_alloc/verbose", "0" },
-	};
-	char path[96];
-	unsigned int i;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return -ENOENT;
-	if (access("/sys/kernel/debug/failslab", F_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s",
-			 attrs[i][0]);
-		if (vpt_sysfs_write(path, attrs[i][1])) {
-			close(fd);
-			return -ENOENT;
-		}
-	}
-	return fd;
-}
-
-/* Arm: the n-th allocation from now fails. */
-static void fail_nth_arm(int nth, int n)
-{
-	char buf[16];
-	int len = snprintf(buf, sizeof(buf), "%d", n);
-
-	if (pwrite(nth, buf, len, 0) != len)
-		perror("fail-nth");
-}
-
-/* Disarm; true if the failure was injected (the count reached zero). */
-static bool fail_nth_fired(int nth)
-{
-	char buf[16] = "";
-	ssize_t n = pread(nth, buf, sizeof(buf) - 1, 0);
-
-	fail_nth_arm(nth, 0);
-	return n > 0 && atoi(buf) == 0;
-}
 
 static sigjmp_buf bus_jmp;
 
@@ -116,7 +61,7 @@ FIXTURE(fault) {
 
 FIXTURE_SETUP(fault)
 {
-	self->nth = fail_nth_open();
+	self->nth = vpt_fail_nth_open();
 	if (self->nth < 0)
 		SKIP(return, "no fault injection (fail-nth) in this kernel");
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
@@ -130,7 +75,7 @@ FIXTURE_SETUP(fault)
 FIXTURE_TEARDOWN(fault)
 {
 	if (self->nth >= 0) {
-		fail_nth_arm(self->nth, 0);
+		vpt_fail_nth_arm(self->nth, 0);
 		close(self->nth);
 		TH_LOG("%d allocation failures injected", self->injected);
 	}
@@ -159,9 +104,9 @@ FIXTURE_TEARDOWN(fault)
 	bool fired_;							\
 									\
 	for (n_ = 1; n_ < MAX_NTH; n_++) {				\
-		fail_nth_arm(self->nth, n_);				\
+		vpt_fail_nth_arm(self->nth, n_);			\
 		ret_ = (CALL);						\
-		fired_ = fail_nth_fired(self->nth);			\
+		fired_ = vpt_fail_nth_fired(self->nth);			\
 		if (ret_) {						\
 			ASSERT_TRUE(fired_)				\
 				TH_LOG("n=%d: %s failed (%d) with no fault", \
@@ -358,7 +303,7 @@ TEST_F_TIMEOUT(fault, device_release_unwinds, 600)
 TEST_F_TIMEOUT(fault, unmap_unwinds, 600)
 {
 	struct vpt_dev d;
-	uint64_t size;
+	uint64_t size = 0;
 
 	if (self->nth < 0)	/* the harness runs the body after SKIP */
 		return;

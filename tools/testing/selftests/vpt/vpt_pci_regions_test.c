@@ -613,27 +613,6 @@ TEST_F(edu, factorial_of_5_is_120)
 	EXPECT_EQ(120U, bar_read32(self->d.device, 0, EDU_FACTORIAL));
 }
 
-TEST_F(edu, irq_info_intx_and_one_msi)
-{
-	struct vfio_irq_info info;
-
-	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_INTX_IRQ_INDEX, &info));
-	EXPECT_EQ(1U, info.count);
-	EXPECT_EQ((uint32_t)(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
-			     VFIO_IRQ_INFO_AUTOMASKED), info.flags);
-	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_MSI_IRQ_INDEX, &info));
-	EXPECT_EQ(1U, info.count);
-	EXPECT_EQ((uint32_t)(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
-		  info.flags);
-	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX, &info));
-	EXPECT_EQ(0U, info.count);
-	/* edu is conventional PCI: no error reporting IRQ. */
-	EXPECT_EQ(-EINVAL, irq_info(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
-				    &info));
-	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_REQ_IRQ_INDEX, &info));
-	EXPECT_EQ(1U, info.count);
-}
-
 TEST_F(edu, mmap_reads_id_and_writes_liveness)
 {
 	uint32_t *bar;

@@ -66,24 +66,33 @@ static inline unsigned int vpt_aw_bits(void)
 	return aw ? (unsigned int)strtoul(aw, NULL, 0) : 0;
 }
 
+/* Read a small file into buf, NUL-terminated; 0 or -errno. */
+static inline int vpt_read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return 0;
+}
+
 /* Read a sysfs attribute of a PCI device into buf; 0 or -errno. */
 static inline int vpt_sysfs_read(const char *bdf, const char *attr,
 				 char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
+	return vpt_read_file(path, buf, len);
 }
 
 /* Write a string to a sysfs file; 0 or -errno. */
