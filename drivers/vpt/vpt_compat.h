@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vpt_compat.h - every difference between the kernels vpt builds against
- * (6.1 to 6.12) lives here, so that no other file carries a version #if.
+ * (6.1 to 7.x) lives here, so that no other file carries a version #if.
+ * Where Debian's backports blur version numbers, a feature probe decides
+ * instead: a macro the kernel defines, or a VPT_HAVE_* that the Kbuild
+ * file sets after looking for a header in the kernel tree.
  */
 #ifndef _VPT_COMPAT_H
 #define _VPT_COMPAT_H
@@ -14,7 +17,19 @@
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+
+/*
+ * 6.17 removed pfn_t (and <linux/pfn_t.h>): the huge PFN inserts take a
+ * plain PFN.  VPT_PFN_DEV() is what vmf_insert_pfn_pmd() takes for a
+ * device PFN on either side of that.  VPT_HAVE_PFN_T_H comes from the
+ * Kbuild probe for the header.
+ */
+#ifdef VPT_HAVE_PFN_T_H
 #include <linux/pfn_t.h>
+#define VPT_PFN_DEV(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV)
+#else
+#define VPT_PFN_DEV(pfn)	(pfn)
+#endif
 
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int vpt_iommu_map(struct iommu_domain *domain,
@@ -192,7 +207,7 @@ static inline vm_fault_t vpt_vmf_insert_pfn_huge(struct vm_fault *vmf,
 	 */
 	if (order != PMD_ORDER)
 		return VM_FAULT_FALLBACK;
-	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
+	return vmf_insert_pfn_pmd(vmf, VPT_PFN_DEV(pfn),
 				  vmf->flags & FAULT_FLAG_WRITE);
 }
 #else
