@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vpt: out-of-tree build.  `make` builds both modules against KDIR;
-# `make KVER=6.12` against the cached Debian 6.12 headers.  `make run` is
-# the demo in a VM, `make check` every check and test (see README.md).
+# `make KVER=K` against the cached headers of one kernel of the matrix
+# (6.1, 6.12, deb13, deb13-bpo: see tools/deps.sh), with the compiler that
+# kernel was built with (tools/kbuild.sh).  `make run` is the demo in a
+# VM, `make check` every check and test (see README.md).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 DEPS := $(TOP)/tools/deps.sh
@@ -12,7 +14,7 @@ ifeq ($(KVER),)
 KDIR ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 endif
 ifeq ($(KDIR),)
-KDIR = $(shell $(DEPS) | sed -n 's/^KDIR_$(or $(KVER),6.1)=//p')
+KDIR = $(shell $(DEPS) | sed -n 's/^KDIR_$(subst -,_,$(subst .,_,$(or $(KVER),6.1)))=//p')
 endif
 
 .PHONY: all modules clean selftests check run bench install install-dkms uninstall
@@ -20,10 +22,10 @@ endif
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(TOP) W=$(W) C=$(C) modules
+	$(TOP)/tools/kbuild.sh $(KDIR) M=$(TOP) W=$(W) C=$(C) modules
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	-$(TOP)/tools/kbuild.sh $(KDIR) M=$(TOP) clean
 	$(MAKE) -C tools/testing/selftests/vpt clean
 	$(MAKE) -C tools/vptctl clean
 	rm -rf $(TOP)/out
@@ -49,7 +51,8 @@ install-dkms:
 uninstall:
 	$(INSTALL_ENV) $(TOP)/tools/install.sh uninstall
 
-# Both kernels with W=1 and sparse, checkpatch, then the VM matrix.
+# Every kernel with W=1 and sparse, checkpatch, install and DKMS, then the
+# VM matrix.
 check:
 	$(TOP)/tools/testing/check.sh
 
@@ -69,7 +72,11 @@ run:
 	$(TOP)/tools/testing/vm/run.sh --demo $(if $(KVER),--kver $(KVER)) \
 		$(if $(AW),--aw $(AW))
 
-# Benchmarks: in-tree vfio against vpt, same VM, both kernels.
+# Benchmarks: in-tree vfio against vpt, same VM, every kernel of the
+# matrix (or KVER=K for one).
+BENCH_KERNELS = $(or $(KVER),6.1 6.12 deb13 deb13-bpo)
 bench:
-	$(TOP)/tools/testing/vm/run.sh --bench --kver 6.1 $(if $(AW),--aw $(AW))
-	$(TOP)/tools/testing/vm/run.sh --bench --kver 6.12 $(if $(AW),--aw $(AW))
+	for k in $(BENCH_KERNELS); do \
+		$(TOP)/tools/testing/vm/run.sh --bench --kver $$k \
+			$(if $(AW),--aw $(AW)) || exit 1; \
+	done

@@ -2,21 +2,30 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Fetch and cache everything vpt's build and VM tests need, idempotently:
-# the host packages, Debian's 6.1 and 6.12 (bookworm-backports) kernel
-# image, headers and kbuild packages (unpacked, never installed), and the
-# few files the project uses from Debian's linux-source-6.1.
+# the host packages; the kernel, modules, headers and kbuild packages
+# (unpacked, never installed) of four Debian kernels: Debian 12's 6.1 and
+# its bookworm-backports 6.12, Debian 13's 6.12 and its newest
+# trixie-backports kernel, each resolved through its suite's
+# linux-image-amd64; a Debian 13 build root with gcc-14 for the kernels
+# built with it; and the few files the project uses from Debian's
+# linux-source-6.1.
 #
-# Prints "KEY=value" lines describing the cache on stdout when done.
+# Prints "KEY_<kernel>=value" lines describing the cache on stdout when
+# done (KDIR, VMLINUZ, MODDIR, REL), then KERNELS, BUILD_ROOT and SRC.
 # Usage: tools/deps.sh [--quiet]
 set -eu
 
 CACHE=${VPT_CACHE:-/var/cache/vpt}
+TOOLS=$(cd "$(dirname "$0")" && pwd)
 APT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 HOST_PKGS="qemu-system-x86 seabios ipxe-qemu busybox-static cpio kmod dwarves sparse gcc make \
 	xz-utils zstd libc6-dev"
 # The VFIO clients run in the test VM (run.sh --clients) from this machine's
 # root: dpdk-testpmd ships in dpdk-dev, its virtio PMD apart.
 HOST_PKGS="$HOST_PKGS dpdk-dev librte-net-virtio23"
+# dkms checks `make install-dkms` for the gcc-12 kernels (check-dkms.sh);
+# debootstrap makes the Debian 13 build root.
+HOST_PKGS="$HOST_PKGS dkms debootstrap"
 
 log() { echo "deps: $*" >&2; }
 
@@ -55,65 +64,129 @@ debian_mirror() {
 	} | grep -v security | head -n 1
 }
 
-# apt options for a private view of bookworm-backports.
-setup_backports_apt() {
-	d=$CACHE/apt
+# apt_view SUITE: set VIEW to the apt options of a private view of that
+# suite of the machine's own mirror (lists and downloads under the cache).
+apt_view() {
+	d=$CACHE/apt/$1
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
 	if [ ! -s "$d/sources.list" ]; then
 		m=$(debian_mirror)
 		[ -n "$m" ] || { log "no Debian mirror in apt sources"; exit 1; }
-		echo "deb [signed-by=$APT_KEYRING] $m bookworm-backports main" \
-			>"$d/sources.list"
+		echo "deb [signed-by=$APT_KEYRING] $m $1 main" >"$d/sources.list"
 	fi
-	BPO_APT="-o Dir::Etc::SourceList=$d/sources.list \
+	VIEW="-o Dir::Etc::SourceList=$d/sources.list \
 		-o Dir::Etc::SourceParts=/nonexistent \
-		-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache"
+		-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache \
+		-o APT::Sandbox::User=root"
 	if [ -z "$(ls "$d/lists" | grep -v partial)" ]; then
 		# shellcheck disable=SC2086
-		apt-get $BPO_APT -o APT::Sandbox::User=root update -qq >&2
+		apt-get $VIEW update -qq >&2
 	fi
 }
 
-# first_dep APTOPTS PKG: the package PKG depends on first (the ABI package).
-first_dep() {
+# deps_of APTOPTS PKG: the packages PKG depends on, one a line.
+deps_of() {
 	# shellcheck disable=SC2086
-	apt-cache $1 depends "$2" | awk '/Depends:/ { print $2; exit }'
+	apt-cache $1 depends "$2" | awk '$1 == "Depends:" { print $2 }'
 }
 
-# fetch_kernel NAME APTOPTS: unpack image, headers and kbuild for the
-# current Debian kernel of that apt view into $CACHE/k/NAME/root.
+# fetch_kernel NAME SUITE: unpack the kernel, modules, headers and kbuild
+# of the suite's linux-image-amd64 into $CACHE/k/NAME/root.  From 7.x
+# Debian splits linux-image-<rel> into linux-binary-<rel> (the vmlinuz,
+# in /usr/lib/modules/<rel>/vmlinuz.unsigned) and linux-modules-<rel>.
 fetch_kernel() {
-	name=$1 opts=$2
+	name=$1 suite=$2
 	kd=$CACHE/k/$name
 	if [ ! -f "$kd/abi" ]; then
-		abi=$(first_dep "$opts" linux-image-amd64 | sed 's/^linux-image-//')
-		[ -n "$abi" ] || { log "cannot resolve the $name kernel"; exit 1; }
-		common=$(first_dep "$opts" "linux-headers-$abi" | grep common || true)
-		[ -n "$common" ] || common=linux-headers-${abi%-amd64}-common
-		kbuild=$(apt-cache $opts depends "linux-headers-$abi" |
-			awk '/Depends: linux-kbuild/ { print $2; exit }')
-		log "fetching kernel $abi ($common, $kbuild)"
+		apt_view "$suite"
+		abi=$(deps_of "$VIEW" linux-image-amd64 |
+			sed -n 's/^linux-image-//p' | head -n 1)
+		[ -n "$abi" ] || { log "cannot resolve the $suite kernel"; exit 1; }
+		hdeps=$(deps_of "$VIEW" "linux-headers-$abi")
+		common=$(echo "$hdeps" | grep -- '-common$' | head -n 1)
+		kbuild=$(echo "$hdeps" | grep '^linux-kbuild' | head -n 1)
+		if deps_of "$VIEW" "linux-image-$abi" |
+		   grep -qx "linux-binary-$abi"; then
+			image="linux-binary-unsigned-$abi linux-modules-$abi"
+		else
+			image=linux-image-$abi-unsigned
+		fi
+		log "fetching $suite kernel $abi ($image, $common, $kbuild)"
 		rm -rf "$kd" && mkdir -p "$kd/deb"
 		# shellcheck disable=SC2086
-		(cd "$kd/deb" && apt-get $opts -o APT::Sandbox::User=root download -qq \
-			"linux-image-$abi-unsigned" "linux-headers-$abi" \
-			"$common" "$kbuild" >&2)
+		(cd "$kd/deb" && apt-get $VIEW download -qq $image \
+			"linux-headers-$abi" "$common" "$kbuild" >&2)
 		for deb in "$kd"/deb/*.deb; do dpkg -x "$deb" "$kd/root"; done
 		rm -rf "$kd/deb"
 		echo "$abi" >"$kd/abi"
 	fi
 	abi=$(cat "$kd/abi")
+	# Merged /usr (Debian 13): /lib/modules is /usr/lib/modules.
+	[ -e "$kd/root/lib" ] || ln -s usr/lib "$kd/root/lib"
+	for v in "$kd/root/boot/vmlinuz-$abi" \
+		 "$kd/root/lib/modules/$abi/vmlinuz.unsigned" \
+		 "$kd/root/lib/modules/$abi/vmlinuz"; do
+		[ -e "$kd/vmlinuz" ] && break
+		[ -f "$v" ] && ln -s "${v#"$kd/"}" "$kd/vmlinuz"
+	done
+	[ -e "$kd/vmlinuz" ] || { log "no vmlinuz for $abi"; exit 1; }
 	# modules.dep, for loading the in-tree vfio modules in the VM.
 	[ -f "$kd/root/lib/modules/$abi/modules.dep" ] ||
 		depmod -b "$kd/root" "$abi" 2>/dev/null
+	# kbuild's C=1 runs scripts/checker-valid.sh from 6.13 on; Debian's
+	# headers leave it out.
+	for c in "$kd"/root/usr/src/linux-headers-*-common; do
+		grep -q checker-valid.sh "$c/Makefile" 2>/dev/null &&
+			[ ! -e "$c/scripts/checker-valid.sh" ] &&
+			cp "$TOOLS/checker-valid.sh" "$c/scripts/checker-valid.sh"
+	done
 	# The header packages point at /usr/src/... and /usr/lib/linux-kbuild-*
-	# by absolute path: make those names resolve into the cache.
+	# by absolute path: make those names resolve into the cache, here and
+	# in the Debian 13 build root.
 	for p in "$kd"/root/usr/src/* "$kd"/root/usr/lib/linux-kbuild-*; do
 		t=${p#"$kd/root"}
-		[ -e "$t" ] || [ -L "$t" ] || as_root ln -s "$p" "$t"
+		for r in "" ${BUILD_ROOT:+"$BUILD_ROOT"}; do
+			[ -e "$r$t" ] || [ -L "$r$t" ] || as_root ln -s "$p" "$r$t"
+		done
 	done
 }
 
+# The Debian 13 build root: the compiler Debian 13's kernels were built
+# with (gcc-14), with what kbuild, sparse and DKMS need, made once with
+# debootstrap from the machine's own mirror.  tools/kbuild.sh builds in
+# it (chroot) for every kernel whose CONFIG_CC_VERSION_TEXT names its gcc.
+# Bump ROOT_REV when what goes into it changes: the root is then completed.
+ROOT_PKGS="gcc-14 gcc make libc6-dev libelf-dev libssl-dev dwarves sparse kmod \
+	bc xz-utils zstd dkms build-essential patch dpkg-dev"
+ROOT_REV=2
+make_build_root() {
+	r=$CACHE/deb13root
+	[ "$(cat "$r/.vpt-root" 2>/dev/null)" = "$ROOT_REV" ] && return 0
+	if [ ! -x "$r/usr/bin/gcc-14" ]; then
+		log "making the Debian 13 build root (debootstrap trixie, a few minutes)"
+		rm -rf "$r.new"
+		as_root debootstrap --variant=minbase \
+			--include="$(echo $ROOT_PKGS | tr ' ' ,)" \
+			trixie "$r.new" "$(debian_mirror)" >&2 ||
+			{ log "debootstrap failed (log: $r.new/debootstrap/debootstrap.log)"; exit 1; }
+		rm -rf "$r" && mv "$r.new" "$r"
+	else
+		# shellcheck disable=SC2086
+		"$TOOLS/kbuild.sh" --root-apt install -y -qq \
+			--no-install-recommends $ROOT_PKGS >&2
+	fi
+	# Debian 13's sparse (0.6.4) cannot parse 7.x headers (their
+	# __typeof_unqual__); sid's 0.6.5 can.  Its binary alone, into
+	# /usr/local/bin, which the root's PATH searches first.
+	apt_view sid
+	rm -rf "$CACHE/sparse" && mkdir -p "$CACHE/sparse"
+	# shellcheck disable=SC2086
+	(cd "$CACHE/sparse" && apt-get $VIEW download -qq sparse >&2)
+	dpkg -x "$CACHE"/sparse/sparse_*.deb "$CACHE/sparse/x"
+	install -m 0755 "$CACHE/sparse/x/usr/bin/sparse" "$r/usr/local/bin/sparse"
+	rm -rf "$CACHE/sparse"
+	echo "$ROOT_REV" >"$r/.vpt-root"
+}
 fetch_source_bits() {
 	sd=$CACHE/src
 	[ -f "$sd/done" ] && return 0
@@ -132,17 +205,28 @@ fetch_source_bits() {
 	touch "$sd/done"
 }
 
+# The kernels of the matrix: NAME SUITE.  NAME is what KVER= takes.
+KERNELS="6.1:bookworm 6.12:bookworm-backports deb13:trixie deb13-bpo:trixie-backports"
+
 mkdir -p "$CACHE"
 install_host_packages
-fetch_kernel 6.1 ""
-setup_backports_apt
-fetch_kernel 6.12 "$BPO_APT"
+make_build_root
+BUILD_ROOT=$CACHE/deb13root
+for k in $KERNELS; do
+	fetch_kernel "${k%%:*}" "${k#*:}"
+done
 fetch_source_bits
 
-for k in 6.1 6.12; do
-	abi=$(cat "$CACHE/k/$k/abi")
-	echo "KDIR_$k=/usr/src/linux-headers-$abi"
-	echo "VMLINUZ_$k=$CACHE/k/$k/root/boot/vmlinuz-$abi"
-	echo "MODDIR_$k=$CACHE/k/$k/root/lib/modules/$abi"
+# KEY_<name>=value, the name with "." and "-" made "_" for the shell.
+for k in $KERNELS; do
+	name=${k%%:*} kd=$CACHE/k/${k%%:*}
+	v=$(echo "$name" | tr .- __)
+	abi=$(cat "$kd/abi")
+	echo "KDIR_$v=/usr/src/linux-headers-$abi"
+	echo "VMLINUZ_$v=$kd/vmlinuz"
+	echo "MODDIR_$v=$kd/root/lib/modules/$abi"
+	echo "REL_$v=$abi"
 done
+echo "KERNELS=\"$(for k in $KERNELS; do printf '%s ' "${k%%:*}"; done | sed 's/ $//')\""
+echo "BUILD_ROOT=$BUILD_ROOT"
 echo "SRC=$CACHE/src"

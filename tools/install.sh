@@ -88,8 +88,9 @@ staged_depmod() {
 
 do_install() {
 	kver=$(kernel_release)
-	make -C "$KDIR" M="$TOP" modules
-	make -C "$KDIR" M="$TOP" INSTALL_MOD_DIR=extra \
+	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" modules
+	[ -z "$DESTDIR" ] || mkdir -p "$DESTDIR"
+	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" INSTALL_MOD_DIR=extra \
 		INSTALL_MOD_PATH="$DESTDIR" $(sign_opt) modules_install
 	# kbuild's own depmod step needs System.map, which headers lack.
 	if live; then

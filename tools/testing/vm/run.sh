@@ -13,10 +13,13 @@ set -eu
 
 usage() {
 	cat <<USAGE
-usage: $0 [--kver 6.1|6.12|debug] [--aw 39|48] [--tests "NAME..."]
+usage: $0 [--kver KERNEL] [--aw 39|48] [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
           [--no-intremap] [--hotplug] [--inject-failure]
+  --kver KERNEL     6.1 (Debian 12, the default), 6.12 (Debian 12's
+                    backports), deb13 (Debian 13's 6.12), deb13-bpo (the
+                    newest kernel of Debian 13's backports, 7.x), or
   --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
                     built by tools/debug-kernel.sh (panic_on_warn=1; a
                     kmemleak scan after the tests; vpt stack only)
@@ -67,8 +70,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# deps.sh prints KEY_6.1=value: make the keys shell names.
-eval "$("$TOP/tools/deps.sh" | sed 's/^\([A-Z]*_[0-9]*\)\.\([0-9]*\)=/\1_\2=/')"
+# deps.sh prints KEY_<kernel>=value, "." and "-" of the kernel's name as "_".
+eval "$("$TOP/tools/deps.sh")"
 # --kver debug: never built from here (~20 min); make check-debug does.
 DEBUG=0 KAPPEND=""
 if [ "$KVER" = debug ]; then
@@ -77,11 +80,12 @@ if [ "$KVER" = debug ]; then
 	[ "$STACK" = vpt ] || { echo "run: --kver debug is vpt only" >&2; exit 2; }
 	eval "$("$TOP/tools/debug-kernel.sh")"
 	KDIR_debug=$DEBUG_KDIR VMLINUZ_debug=$DEBUG_VMLINUZ MODDIR_debug=
+	REL_debug="debug $(cat "$DEBUG_KDIR/include/config/kernel.release")"
 	DEBUG=1 KAPPEND=" panic_on_warn=1 kmemleak=on"
 fi
-kv=$(echo "$KVER" | tr . _)
-eval "KDIR=\${KDIR_$kv:-} VMLINUZ=\${VMLINUZ_$kv:-} MODDIR=\${MODDIR_$kv:-}"
-[ -n "$KDIR" ] || { echo "run: unknown kernel $KVER" >&2; exit 2; }
+kv=$(echo "$KVER" | tr .- __)
+eval "KDIR=\${KDIR_$kv:-} VMLINUZ=\${VMLINUZ_$kv:-} MODDIR=\${MODDIR_$kv:-} REL=\${REL_$kv:-}"
+[ -n "$KDIR" ] || { echo "run: unknown kernel $KVER (one of: $KERNELS debug)" >&2; exit 2; }
 SRC=${SRC:-}
 
 case $STACK in
@@ -104,7 +108,7 @@ mkdir -p "$ROOT/bin" "$ROOT/vpt" "$ROOT/tests" "$ROOT/dev" "$ROOT/proc" \
 	"$ROOT/sys" "$ROOT/tmp"
 
 if [ -z "$KO" ]; then
-	make -s -C "$KDIR" M="$TOP" modules >&2
+	"$TOP/tools/kbuild.sh" "$KDIR" -s M="$TOP" modules >&2
 	KO=$TOP/drivers/vpt
 	make -s -C "$TOP/tools/testing/selftests/vpt" VPT_SRC="$SRC" >&2
 	make -s -C "$TOP/tools/demo" VPT_SRC="$SRC" >&2
@@ -138,7 +142,9 @@ if [ $CLIENTS -eq 1 ]; then
 	mkdir -p "$ROOT/kmod9p"
 	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
 	for m in $(for n in virtio_pci 9pnet_virtio 9p; do
-			modprobe -d "$KROOT" -S "$ABI" --show-depends $n
+			# A built-in one (virtio_pci from 6.12) has no .ko.
+			modprobe -d "$KROOT" -S "$ABI" --show-depends $n \
+				2>/dev/null || true
 		   done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
 		dst=$ROOT/kmod9p/$i-$(basename "$m" | sed 's/\.ko.*//').ko
 		case $m in
@@ -348,13 +354,13 @@ timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 qrc=$?
 set -e
 
-label="vm $KVER aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
+label="vm $REL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $SMOKE -eq 0 ] || label="$label bench-smoke"
 [ $CLIENTS -eq 0 ] || label="$label clients"
 [ "$INTREMAP" = on ] || label="$label no-intremap"
 [ $HOTPLUG -eq 0 ] || label="$label hotplug"
 if [ $BENCH -eq 1 ]; then
-	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$KVER" "$AW"
+	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$REL" "$AW"
 	exit
 fi
 set +e
