@@ -6,9 +6,9 @@
 # the installed tree: both modules under extra/ and in modules.dep,
 # every module parameter described in modinfo, the UAPI header, a
 # working vptctl, the udev rule with the group asked for (checked with
-# `udevadm verify` where the host's udevadm has it), `make uninstall`
-# removing it all again, and the DKMS source tree building both modules
-# with dkms.conf's own MAKE line (dkms itself is not needed).
+# `udevadm verify` where the host's udevadm has it), and `make uninstall`
+# removing it all again.  DKMS is checked with dkms itself, for every
+# kernel, by check-dkms.sh.
 #
 # Prints one line per finding and, last, "install: ok" or
 # "install: N problems"; exits non-zero on any problem.
@@ -91,30 +91,8 @@ left=$(find "$R" -type f \( -name 'vpt*.ko*' -o -name vpt.h \
 	-o -name vptctl -o -name 70-vpt.rules \) 2>/dev/null)
 [ -z "$left" ] || problem "left after uninstall: $left"
 
-# DKMS: the staged sources, built the way dkms.conf's MAKE[0] says.
-DESTDIR=$D/dkms "$TOP/tools/install.sh" dkms >>"$D/install.log" 2>&1 ||
-	problem "tools/install.sh dkms failed"
-set -- "$D"/dkms/usr/src/vpt-*
-src=$1
-kdir=$("$TOP/tools/deps.sh" | sed -n "s/^KDIR_$KVER=//p")
-if [ -f "$src/dkms.conf" ]; then
-	ver=${src##*/vpt-}
-	mkdir -p "$D/tree/vpt/$ver"
-	cp -R "$src" "$D/tree/vpt/$ver/build"
-	kernel_source_dir=$kdir dkms_tree=$D/tree \
-	bash -c '. "$1/dkms.conf" && eval "${MAKE[0]}" &&
-		for i in "${!BUILT_MODULE_NAME[@]}"; do
-			f=$1/${BUILT_MODULE_LOCATION[$i]}${BUILT_MODULE_NAME[$i]}.ko
-			[ -f "$f" ] || { echo "dkms: no $f"; exit 1; }
-		done' dkms "$D/tree/vpt/$ver/build" \
-		>>"$D/install.log" 2>&1 ||
-		{ tail -5 "$D/install.log"; problem "dkms.conf does not build both modules"; }
-else
-	problem "no dkms.conf under $D/dkms/usr/src"
-fi
-
 if [ $bad -eq 0 ]; then
-	echo "install: ok ($kver: modules, modinfo parameters, header, vptctl, udev rule, uninstall, dkms build)"
+	echo "install: ok ($kver: modules, modinfo parameters, header, vptctl, udev rule, uninstall)"
 else
 	echo "install: $bad problems"
 fi
