@@ -1,49 +1,65 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Everything `make check` does: build both modules against Debian's 6.1
-# and 6.12 headers with W=1 and sparse and fail on any warning, run
-# checkpatch --strict over the tree, build the kselftests, and run them in
-# the VM matrix {6.1, 6.12} x {aw-bits 39, 48}, plus, on 6.1 at aw-bits
-# 39: one short smoke pass of the benchmark (counted as one test), one run
-# of unmodified VFIO clients (QEMU, DPDK; tools/testing/clients), one
-# run without interrupt remapping and one QMP hot-unplug.  The last line totals the kselftest
-# results of every VM run: "N passed, N failed, N skipped".
+# Everything `make check` does: build both modules against the headers of
+# every kernel of the matrix (Debian 12's 6.1 and 6.12 from its backports,
+# Debian 13's 6.12 and its newest backport, 7.x), each with its own
+# compiler, with W=1 and sparse, and fail on any warning; run checkpatch
+# --strict over the tree; build the kselftests; check `make install` and,
+# with dkms itself, DKMS for every kernel; then run the kselftests in the
+# VM matrix (see RUNS below), plus, on 6.1 and on the newest kernel: one
+# short smoke pass of the benchmark (counted as one test), one run of
+# unmodified VFIO clients (QEMU, DPDK; tools/testing/clients), one run
+# without interrupt remapping and one QMP hot-unplug.  The last line
+# totals the kselftest results of every VM run:
+# "N passed, N failed, N skipped".  VPT_RUNS="6.1:39 deb13-bpo:clients"
+# picks runs.
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
-KERNELS=${VPT_KERNELS:-"6.1 6.12"}
-WIDTHS=${VPT_WIDTHS:-"39 48"}
 start=$(date +%s)
 problems=""
 
 deps=$(tools/deps.sh) || { echo "check: dependency step failed"; exit 1; }
-SRC=$(printf '%s\n' "$deps" | sed -n 's/^SRC=//p')
+eval "$deps"
+# The VM runs, KERNEL:WHAT, WHAT an IOMMU width or a special run: the
+# suite on Debian 12's 6.1 at both widths, 6.12 (bookworm-backports) at
+# 48, Debian 13's 6.12 at 39 and the newest Debian 13 backport at both;
+# the special runs on 6.1 and on the newest kernel.
+NEWEST=${KERNELS##* }
+SPECIAL="smoke clients nointremap hotplug"
+RUNS=${VPT_RUNS:-"6.1:39 6.1:48 6.12:48 deb13:39 $NEWEST:39 $NEWEST:48
+	$(for w in $SPECIAL; do printf '6.1:%s %s:%s ' "$w" "$NEWEST" "$w"; done)"}
 mkdir -p out
 # Kbuild's clean deletes every *.ko under the tree, out/ included, so the
 # per-kernel modules are kept outside it while the other kernel builds.
 KO=$(mktemp -d /tmp/vpt-ko.XXXXXX)
 trap 'rm -rf "$KO"' EXIT
 
-# 1. Warning-free builds, kept per kernel for the VM runs.
+kvar() { # kvar KEY KERNEL: that deps.sh value of the kernel
+	eval "echo \${$1_$(echo "$2" | tr .- __)}"
+}
+
+# 1. Warning-free builds (W=1, sparse) against every kernel, each with its
+#    own compiler, kept per kernel for the VM runs.
 for k in $KERNELS; do
-	kdir=$(printf '%s\n' "$deps" | sed -n "s/^KDIR_$k=//p")
-	make -s -C "$kdir" M="$TOP" clean >/dev/null 2>&1
+	kdir=$(kvar KDIR "$k")
+	tools/kbuild.sh "$kdir" -s M="$TOP" clean >/dev/null 2>&1
 	log=out/build-$k.log
-	make -C "$kdir" M="$TOP" W=1 C=1 modules >"$log" 2>&1
+	tools/kbuild.sh "$kdir" M="$TOP" W=1 C=1 modules >"$log" 2>&1
 	rc=$?
-	warn=$(grep -cE 'warning:|error:' "$log")
-	echo "build $k W=1 C=1: exit $rc, $warn warnings"
-	grep -E 'warning:|error:' "$log" | head -20
-	if [ $rc -ne 0 ] || [ "$warn" -ne 0 ]; then
+	warn=$(grep -cE 'warning:|error:|C=1 specified' "$log")
+	checked=$(grep -c ' CHECK ' "$log")
+	echo "build $(kvar REL "$k") ($(tools/kbuild.sh --cc "$kdir") gcc) W=1 C=1: exit $rc, $warn warnings, $checked files through sparse"
+	grep -E 'warning:|error:|C=1 specified' "$log" | head -20
+	if [ $rc -ne 0 ] || [ "$warn" -ne 0 ] || [ "$checked" -eq 0 ]; then
 		problems="$problems build-$k"
 	fi
 	mkdir -p "$KO/$k"
 	cp drivers/vpt/vpt.ko drivers/vpt/vpt-pci.ko "$KO/$k/" 2>/dev/null
+	tools/kbuild.sh "$kdir" -s M="$TOP" clean >/dev/null 2>&1
 done
-make -s -C "$(printf '%s\n' "$deps" | sed -n 's/^KDIR_6.1=//p')" M="$TOP" \
-	clean >/dev/null 2>&1
 
 # 2. checkpatch --strict over every source file of the tree.  The compat
 #    header is where kernel-version checks belong, and its only exemption.
@@ -76,33 +92,28 @@ make -s -C tools/bench >>out/selftests.log 2>&1 ||
 make -s -C tools/vptctl >>out/selftests.log 2>&1 ||
 	problems="$problems vptctl-build"
 
-# 3b. `make install` into a scratch DESTDIR (6.1 headers), the installed
-#     tree inspected, the udev rule verified: one pass or fail line.
+# 3b. `make install` into a scratch DESTDIR (6.1 and the newest kernel),
+#     the installed tree inspected, the udev rule verified; then dkms
+#     itself builds, installs and removes vpt for every kernel.  One pass
+#     or fail line each.
 install_pass=0
-if tools/testing/check-install.sh 6.1 >out/install.log 2>&1; then
-	install_pass=1
-else
-	problems="$problems install"
-fi
-grep '^install: ' out/install.log
+for k in 6.1 "$NEWEST"; do
+	if tools/testing/check-install.sh "$k" >"out/install-$k.log" 2>&1; then
+		install_pass=$((install_pass + 1))
+	else
+		problems="$problems install-$k"
+	fi
+	grep '^install: ' "out/install-$k.log"
+done
+tools/testing/check-dkms.sh $KERNELS >out/dkms.log 2>&1 ||
+	problems="$problems dkms"
+cat out/dkms.log
+install_pass=$((install_pass + $(grep -c ': ok' out/dkms.log)))
 
 # 4. The VM matrix, two VMs at a time (one per core).
-runs=""
-for k in $KERNELS; do
-	for aw in $WIDTHS; do
-		runs="$runs $k:$aw"
-	done
-done
-# Plus one short smoke pass of the benchmark on the first kernel.
-runs="$runs ${KERNELS%% *}:smoke"
-# Plus unmodified QEMU (vfio-pci) and DPDK (testpmd) on vpt, first kernel.
-runs="$runs ${KERNELS%% *}:clients"
-# Plus the unsafe-interrupts rules, on an IOMMU without remapping.
-runs="$runs ${KERNELS%% *}:nointremap"
-# Plus a QMP hot-unplug of a device a user holds.
-runs="$runs ${KERNELS%% *}:hotplug"
+runs=$RUNS
 run_one() {
-	k=${1%:*} aw=${1#*:}
+	k=${1%%:*} aw=${1#*:}
 	if [ "$aw" = clients ]; then
 		tools/testing/vm/run.sh --clients --kver "$k" --aw 39 \
 			--ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
@@ -145,7 +156,7 @@ done
 
 pass=$install_pass fail=0 skip=0
 for r in $runs; do
-	k=${r%:*} aw=${r#*:}
+	k=${r%%:*} aw=${r#*:}
 	log=out/run-$k-$aw.log
 	grep -E '^  ' "$log" | grep -vE ': ok [0-9]+ ' | head -40
 	last=$(tail -n 1 "$log")
