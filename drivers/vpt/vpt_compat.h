@@ -221,6 +221,23 @@ static inline vm_fault_t vpt_vmf_insert_pfn_huge(struct vm_fault *vmf,
 }
 #endif
 
+/*
+ * Whether VFIO_PCI_ERR_IRQ_INDEX is offered for @pdev: vpt answers as the
+ * in-tree vfio-pci of the same kernel.  Up to 6.12 that offers it only
+ * for PCIe functions (AER reaches no other); 7.x offers it for every
+ * device, so that a VMM's error notifier setup never depends on the
+ * bus.  The change was first seen on Debian's 7.3; 7.0 is the nearest
+ * release to it that Debian ships before it.
+ */
+static inline bool vpt_pci_offers_err_irq(struct pci_dev *pdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	return true;
+#else
+	return pci_is_pcie(pdev);
+#endif
+}
+
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

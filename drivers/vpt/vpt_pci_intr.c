@@ -113,7 +113,7 @@ u32 vpt_pci_intr_count(struct vpt_pci_device *vpci, u32 index)
 				     &flags);
 		return (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
 	case VFIO_PCI_ERR_IRQ_INDEX:
-		return pci_is_pcie(pdev) ? 1 : 0;
+		return vpt_pci_offers_err_irq(pdev) ? 1 : 0;
 	case VFIO_PCI_REQ_IRQ_INDEX:
 		return 1;
 	default:
@@ -127,7 +127,8 @@ u32 vpt_pci_intr_count(struct vpt_pci_device *vpci, u32 index)
  * @arg: the user's struct vfio_irq_info
  *
  * Return: 0, -EFAULT, or -EINVAL for a short argsz, an unknown index, or
- * the ERR index of a conventional PCI function.
+ * the ERR index of a function it is not offered for (a conventional PCI
+ * one, before 7.x: vpt_pci_offers_err_irq()).
  */
 long vpt_pci_intr_get_info(struct vpt_pci_device *vpci, void __user *arg)
 {
@@ -139,7 +140,8 @@ long vpt_pci_intr_get_info(struct vpt_pci_device *vpci, void __user *arg)
 		return -EFAULT;
 	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
-	if (info.index == VFIO_PCI_ERR_IRQ_INDEX && !pci_is_pcie(vpci->pdev))
+	if (info.index == VFIO_PCI_ERR_IRQ_INDEX &&
+	    !vpt_pci_offers_err_irq(vpci->pdev))
 		return -EINVAL;
 	argsz = info.argsz;
 	index = info.index;
@@ -942,7 +944,7 @@ static int vpt_pci_set_irqs_dispatch(struct vpt_pci_device *vpci, u32 index,
 		break;
 	case VFIO_PCI_ERR_IRQ_INDEX:
 		if (action == VFIO_IRQ_SET_ACTION_TRIGGER &&
-		    pci_is_pcie(vpci->pdev))
+		    vpt_pci_offers_err_irq(vpci->pdev))
 			return vpt_pci_set_trigger_single(&vpci->err_trigger,
 							  start, count, flags,
 							  data);

@@ -200,7 +200,8 @@ FIXTURE_TEARDOWN(dma)
 static int overflow_errno(void)
 {
 	/* Upstream before the 6.18 overflow series said -EINVAL. */
-	return vpt_stack_is_upstream() ? EINVAL : EOVERFLOW;
+	return vpt_stack_is_upstream() && !vpt_kernel_at_least(6, 18) ?
+	       EINVAL : EOVERFLOW;
 }
 
 /* --- VFIO_CHECK_EXTENSION --- */

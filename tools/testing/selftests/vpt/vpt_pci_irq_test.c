@@ -281,12 +281,39 @@ TEST_F(edu, irq_info_counts_and_flags)
 		  info.flags);
 	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX, &info));
 	EXPECT_EQ(0U, info.count);
-	EXPECT_EQ(-EINVAL, irq_info(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
-				    &info));
+	/* Conventional PCI: upstream offers ERR from 7.x on, not before. */
+	if (vpt_kernel_at_least(7, 0)) {
+		ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
+				      &info));
+		EXPECT_EQ(1U, info.count);
+		EXPECT_EQ((uint32_t)(VFIO_IRQ_INFO_EVENTFD |
+				     VFIO_IRQ_INFO_NORESIZE), info.flags);
+	} else {
+		EXPECT_EQ(-EINVAL, irq_info(self->d.device,
+					    VFIO_PCI_ERR_IRQ_INDEX, &info));
+	}
 	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_REQ_IRQ_INDEX, &info));
 	EXPECT_EQ(1U, info.count);
 	EXPECT_EQ((uint32_t)(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
 		  info.flags);
+}
+
+TEST_F(edu, err_trigger_set_as_upstream_offers_it)
+{
+	int32_t fd = self->efd;
+	int ret = set_fds(self->d.device, VFIO_PCI_ERR_IRQ_INDEX, 0, 1, &fd);
+
+	/* As GET_IRQ_INFO says: offered for conventional PCI from 7.x. */
+	if (!vpt_kernel_at_least(7, 0)) {
+		EXPECT_EQ(-EINVAL, ret);
+		return;
+	}
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(0, set_none(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
+			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
+	EXPECT_EQ(1U, efd_take(self->efd));
+	EXPECT_EQ(0, set_none(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
+			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0));
 }
 
 TEST_F(edu, msi_raised_by_device_signals_eventfd)

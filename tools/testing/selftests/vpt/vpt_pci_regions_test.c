@@ -905,6 +905,13 @@ TEST_F(huge, aligned_bar_mmap_writable_after_clear_refs)
 	size_t off;
 	int fd;
 
+	/*
+	 * 7.x's in-tree vfio-pci inserts its huge entries with write=false
+	 * whatever the fault: after clear_refs the write below faults
+	 * forever there.  vpt passes the write on (vpt_compat.h).
+	 */
+	if (vpt_stack_is_upstream() && vpt_kernel_at_least(7, 0))
+		SKIP(return, "in-tree vfio-pci of 7.x: write faults forever here");
 	fd = open("/proc/self/clear_refs", O_WRONLY);
 	if (fd < 0)
 		SKIP(return, "no /proc/self/clear_refs");

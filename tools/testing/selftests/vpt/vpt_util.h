@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,18 @@ static inline void *vpt_mmap_aligned(int device, uint64_t off, size_t len,
 	return p;
 }
 
+/* Whether the running kernel is @major.@minor or later. */
+static inline bool vpt_kernel_at_least(int major, int minor)
+{
+	int have_major = 0, have_minor = 0;
+	struct utsname u;
+
+	if (uname(&u) ||
+	    sscanf(u.release, "%d.%d", &have_major, &have_minor) != 2)
+		return false;
+	return have_major * 1000 + have_minor >= major * 1000 + minor;
+}
+
 /*
  * NULL if this kernel faults a 2 MiB-aligned BAR mmap in by PMD (the
  * PFN-map PMDs of 6.12, with THP not off), else why not.  Under THP
@@ -333,12 +346,9 @@ static inline void *vpt_mmap_aligned(int device, uint64_t off, size_t len,
 static inline const char *vpt_no_huge_bar_map(void *map, size_t len)
 {
 	char thp[128] = "";
-	struct utsname u;
-	int major = 0, minor = 0;
 	FILE *f;
 
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
-	    major * 1000 + minor < 6012)
+	if (!vpt_kernel_at_least(6, 12))
 		return "no PMD PFN maps before 6.12";
 	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
 	if (!f || !fgets(thp, sizeof(thp), f))
