@@ -216,7 +216,8 @@ EXPORT_SYMBOL_GPL(vpt_register_device);
  * No new device fd can be opened once this starts.  While a user still
  * holds one, the driver's request callback is called every ten seconds
  * (with a count) to ask the user to let go, and this waits for the last
- * fd to be closed.
+ * fd to be closed.  If it was the last device of its group, the group
+ * then leaves its container (vpt_group_revoke_if_empty()).
  */
 void vpt_unregister_device(struct vpt_device *vdev)
 {
@@ -235,6 +236,7 @@ void vpt_unregister_device(struct vpt_device *vdev)
 				 "vpt: waiting for the user to release the device\n");
 	}
 
+	vpt_group_revoke_if_empty(vdev->group);
 	vpt_group_put_device_ref(vdev);
 	iput(vdev->inode);
 	simple_release_fs(&vpt_fs_mnt, &vpt_fs_count);

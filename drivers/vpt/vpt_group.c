@@ -403,6 +403,27 @@ void vpt_group_remove_device(struct vpt_device *vdev)
 }
 
 /**
+ * vpt_group_revoke_if_empty() - take a group without devices out of use
+ * @group: the group of a device that was unregistered and released.
+ *
+ * When the last device of an IOMMU group goes (unbind, hot-unplug), the
+ * IOMMU core frees its group_device and warns if the group's DMA is
+ * still claimed: so, as upstream does when the last device of a group is
+ * unregistered, the group leaves its container and gives its DMA back
+ * now, even though the user still holds the group fd.  That fd then
+ * fails SET_CONTAINER with -ENODEV (no device) and UNSET_CONTAINER with
+ * -EINVAL (no container), as upstream's does.
+ */
+void vpt_group_revoke_if_empty(struct vpt_group *group)
+{
+	mutex_lock(&group->lock);
+	if (group->container && list_empty(&group->devices) &&
+	    !group->device_fds)
+		vpt_group_detach(group);
+	mutex_unlock(&group->lock);
+}
+
+/**
  * vpt_group_put_device_ref() - drop the reference a device held
  * @vdev: the device, after its last fd was released.
  */

@@ -106,6 +106,7 @@ void vpt_group_exit(void);
 int vpt_group_add_device(struct vpt_device *vdev);
 void vpt_group_remove_device(struct vpt_device *vdev);
 void vpt_group_device_closed(struct vpt_group *group);
+void vpt_group_revoke_if_empty(struct vpt_group *group);
 void vpt_group_put_device_ref(struct vpt_device *vdev);
 
 /* vpt_device.c */

@@ -634,4 +634,40 @@ TEST(non_viable_group_yields_no_device_fd)
 	}
 }
 
+/*
+ * Unbinding the last device of a group whose fd (attached to a
+ * container) the user still holds hands the group's DMA back to the
+ * kernel at once: a kernel driver can bind the device next, and the
+ * group is out of its container.  Were the DMA still claimed, the IOMMU
+ * core would refuse the driver (and, on hot-unplug, warn as it frees
+ * the device).
+ */
+TEST(unbind_last_device_with_group_held_gives_dma_back)
+{
+	const char *bdf = VPT_VIRTIO_NET_BDF;
+	char drv[64];
+	struct vpt_dev d;
+	int ret;
+
+	if (access("/sys/bus/pci/drivers/virtio-pci", F_OK))
+		SKIP(return, "no virtio-pci driver loaded (a module here)");
+	ASSERT_EQ(0, vpt_dev_open(&d, bdf));
+	close(d.device);
+	d.device = -1;
+	ASSERT_EQ(0, vpt_unbind(bdf));
+
+	vpt_bind(bdf, "virtio-pci");
+	driver_of(bdf, drv, sizeof(drv));
+	EXPECT_STREQ("virtio-pci", drv);
+	/* Nothing left to detach: the group already left its container. */
+	ret = ioctl(d.group, VFIO_GROUP_UNSET_CONTAINER);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINVAL, errno);
+
+	vpt_dev_close(&d);
+	ASSERT_EQ(0, vpt_bind(bdf, stack_driver()));
+	driver_of(bdf, drv, sizeof(drv));
+	EXPECT_STREQ(stack_driver(), drv);
+}
+
 TEST_HARNESS_MAIN
