@@ -59,8 +59,8 @@ END {
 		ratio = (a ~ num && b ~ num && a > 0) ? sprintf("%.2f", b / a) : "-"
 		# Issue 6: huge-page maps twice as fast, unmaps three times.
 		target = 1.0
-		if (k ~ /^map_[0-9]+M_(thp|hugetlb)$/) target = 0.5
-		if (k ~ /^unmap_[0-9]+M_(thp|hugetlb)$/) target = 0.33
+		if (k ~ /^map_[0-9]+M_(thp|hugetlb|hugetlb1g)$/) target = 0.5
+		if (k ~ /^unmap_[0-9]+M_(thp|hugetlb|hugetlb1g)$/) target = 0.33
 		sp = spread("vfio", k); if (spread("vpt", k) > sp) sp = spread("vpt", k)
 		mark = ""
 		if (ratio != "-" && ratio + 0 > target)

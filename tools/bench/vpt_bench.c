@@ -10,12 +10,14 @@
  * side.
  *
  * usage: vpt_bench [--quick | --smoke]
- *   --quick  fewer repetitions, no 1 GiB maps, no 10k/65k live entries
+ *   --quick  fewer repetitions, no 1 GiB maps (nor 1 GiB hugetlb or 2 GiB
+ *            THP), no 10k/65k live entries
  *   --smoke  a tiny pass of every row (4 MiB maps, 16 live entries) that
  *            only checks each row can be measured: prints a kselftest
  *            "# Totals:" line and exits non-zero if one could not
  */
 #include <poll.h>
+#include <linux/mman.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -99,8 +101,10 @@ static int unmap_dma(int container, __u64 iova, __u64 size)
 	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
 }
 
-enum backing { ANON_4K, THP, HUGETLB_2M };
-static const char * const backing_name[] = { "4k", "thp", "hugetlb" };
+enum backing { ANON_4K, THP, HUGETLB_2M, HUGETLB_1G };
+static const char * const backing_name[] = {
+	"4k", "thp", "hugetlb", "hugetlb1g"
+};
 
 /*
  * Prefaulted memory of the given backing, 2 MiB aligned; NULL if none.
@@ -112,9 +116,9 @@ static void *alloc_backed(__u64 size, enum backing b, void **base,
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	char *p, *aligned;
 
-	if (b == HUGETLB_2M) {
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 flags | MAP_HUGETLB, -1, 0);
+	if (b == HUGETLB_2M || b == HUGETLB_1G) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags | MAP_HUGETLB |
+			 (b == HUGETLB_1G ? MAP_HUGE_1GB : 0), -1, 0);
 		if (p == MAP_FAILED)
 			return NULL;
 		memset(p, 1, size);
@@ -137,7 +141,7 @@ static void bench_map_unmap(int container, __u64 size, enum backing b)
 {
 	int reps = pick(MAX_REPS, 3, 1), i;
 	double tmap[MAX_REPS], tunmap[MAX_REPS];
-	char name[64], unit[16];
+	char name[64], unit[24];
 	void *buf, *base;
 	size_t len;
 	int ret;
@@ -511,6 +515,11 @@ static void bench_container(struct vpt_dev *edu)
 	for (b = 0; b < 3; b++)
 		for (s = 0; s < (mode == FULL ? 2U : 1U); s++)
 			bench_map_unmap(edu->container, sizes[s], backings[b]);
+	/* Full runs boot with two 1 GiB pages reserved (run.sh --bench). */
+	if (mode == FULL) {
+		bench_map_unmap(edu->container, GIB, HUGETLB_1G);
+		bench_map_unmap(edu->container, 2 * GIB, THP);
+	}
 
 	if (mode == SMOKE)
 		bench_entries(edu->container, 16);

@@ -329,11 +329,11 @@ fi
 set +e
 timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-accel tcg -M q35,kernel-irqchip=split -cpu max -smp 1 \
-	-m "$([ $BENCH -eq 1 ] && echo 4G ||
+	-m "$([ $BENCH -eq 1 ] && echo 8G ||
 		{ { [ $DEBUG -eq 1 ] || [ $CLIENTS -eq 1 ]; } && echo 2G || echo 1G; })" \
 	-nodefaults -display none -serial stdio -monitor none -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initrd.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 no_timer_check$KAPPEND" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 no_timer_check$KAPPEND$([ $BENCH -eq 0 ] || echo " hugepagesz=1G hugepages=2")" \
 	-device intel-iommu,intremap=$INTREMAP,aw-bits="$AW" \
 	-device edu,addr=04.0,dma_mask=0xffffffffffffffff \
 	-object memory-backend-ram,id=shm0,size=4M,share=on \
