@@ -522,7 +522,8 @@ static irqreturn_t vpt_pci_msi_handler(int irq, void *arg)
 }
 
 /*
- * Allocate @nvec vectors and the context array for the whole index.  As
+ * Allocate @nvec vectors and the context array for the whole index, as
+ * many entries as the device reports now (num_ctx).  As
  * upstream, a device that grants fewer vectors makes this return how
  * many it would grant (a positive number), so that a VMM can retry.
  */
@@ -537,6 +538,13 @@ static int vpt_pci_msi_enable(struct vpt_pci_device *vpci, unsigned int nvec,
 
 	lockdep_assert_held(&vpci->intr_lock);
 
+	/*
+	 * SET_IRQS checked @nvec against an earlier read of the count; the
+	 * device may report fewer vectors now.  ctx[] is sized by this read
+	 * alone and every later index is bounded by num_ctx.
+	 */
+	if (nvec > max)
+		return -EINVAL;
 	vpci->ctx = kcalloc(max, sizeof(*vpci->ctx), GFP_KERNEL_ACCOUNT);
 	if (!vpci->ctx)
 		return -ENOMEM;
@@ -1033,8 +1041,18 @@ long vpt_pci_intr_set_irqs(struct vpt_pci_device *vpci, void __user *arg)
 	}
 
 	mutex_lock(&vpci->intr_lock);
-	ret = vpt_pci_set_irqs_dispatch(vpci, hdr.index, hdr.start, hdr.count,
-					hdr.flags, data);
+	/*
+	 * The count above is a fresh read of the device, which may have
+	 * changed since the enabled index sized ctx[]: an enabled index is
+	 * bounded by what was allocated (the count check above keeps
+	 * start + count from wrapping).
+	 */
+	if (vpt_pci_intr_is(vpci, hdr.index) && hdr.count &&
+	    hdr.start + hdr.count > vpci->num_ctx)
+		ret = -EINVAL;
+	else
+		ret = vpt_pci_set_irqs_dispatch(vpci, hdr.index, hdr.start,
+						hdr.count, hdr.flags, data);
 	mutex_unlock(&vpci->intr_lock);
 	kfree(data);
 	return ret;

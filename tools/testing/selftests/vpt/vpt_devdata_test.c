@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpt_devdata_test - device-controlled config data that changes between
+ * two reads, and resources the kernel left unassigned.
+ *
+ * QEMU's devices never change their "read-only" registers, so the test
+ * loads vpt_fakedev.ko (vpt_fakedev/, copied to /tests by the VM runner):
+ * kretprobes on pci_bus_read_config_{byte,word,dword}() that make chosen
+ * bytes of one function read as the test says, through chosen accessor
+ * widths, and a switch that releases a function's ROM resource.  The
+ * tests run against vpt and in-tree vfio (VPT_STACK=vfio) and assert
+ * upstream's answer where upstream defines one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "vpt_util.h"
+
+#define FAKEDEV_KO	"/tests/vpt_fakedev.ko"
+#define FAKEDEV_PARAM	"/sys/module/vpt_fakedev/parameters/"
+#define FAKE_ALL_WIDTHS	7	/* byte, word and dword accessors */
+#define FAKE_WORD	2
+
+/* Load vpt_fakedev.ko: 0, or -errno (-ENOENT: not in this initramfs). */
+static int fakedev_load(void)
+{
+	int fd = open(FAKEDEV_KO, O_RDONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void fakedev_unload(void)
+{
+	vpt_sysfs_write(FAKEDEV_PARAM "rule", "clear");
+	syscall(SYS_delete_module, "vpt_fakedev", O_NONBLOCK);
+}
+
+/* Make @size bytes at @off of @bdf read as @value through @widths. */
+static int fake_rule(const char *bdf, unsigned int off, unsigned int size,
+		     uint32_t value, unsigned int widths)
+{
+	char rule[96];
+
+	snprintf(rule, sizeof(rule), "%s %#x %u %#x %u", bdf, off, size,
+		 value, widths);
+	return vpt_sysfs_write(FAKEDEV_PARAM "rule", rule);
+}
+
+static int set_irqs(int dev, uint32_t index, uint32_t flags, uint32_t start,
+		    uint32_t count, const void *data, size_t len)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + len;
+	struct vfio_irq_set *s = calloc(1, sz);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = sz;
+	s->flags = flags;
+	s->index = index;
+	s->start = start;
+	s->count = count;
+	if (len)
+		memcpy(s->data, data, len);
+	ret = ioctl(dev, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+	free(s);
+	return ret;
+}
+
+static int irq_count(int dev, uint32_t index)
+{
+	struct vfio_irq_info info = {
+		.argsz = sizeof(info),
+		.index = index,
+	};
+
+	return ioctl(dev, VFIO_DEVICE_GET_IRQ_INFO, &info) ? -errno :
+	       (int)info.count;
+}
+
+/* Offset of capability @id in the hardware's list (sysfs config), or 0. */
+static unsigned int hw_cap(const char *bdf, uint8_t id)
+{
+	char path[96];
+	uint8_t cfg[256];
+	unsigned int pos, loops;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = pread(fd, cfg, sizeof(cfg), 0);
+	close(fd);
+	if (n != (int)sizeof(cfg))
+		return 0;
+	pos = cfg[PCI_CAPABILITY_LIST];
+	for (loops = 0; pos >= 0x40 && pos < 0xff && loops < 48; loops++) {
+		if (cfg[pos] == id)
+			return pos;
+		pos = cfg[pos + 1];
+	}
+	return 0;
+}
+
+FIXTURE(fake) {
+	struct vpt_dev d;
+	int efd;
+};
+
+FIXTURE_SETUP(fake)
+{
+	int ret = fakedev_load();
+
+	self->d.device = -1;
+	self->d.group = -1;
+	self->d.container = -1;
+	self->efd = -1;
+	if (ret == -ENOENT)
+		SKIP(return, FAKEDEV_KO " not in this initramfs");
+	ASSERT_EQ(0, ret);
+	self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd);
+}
+
+FIXTURE_TEARDOWN(fake)
+{
+	/* The device's release must see the real config space again. */
+	vpt_sysfs_write(FAKEDEV_PARAM "rule", "clear");
+	vpt_dev_close(&self->d);
+	if (self->efd >= 0)
+		close(self->efd);
+	fakedev_unload();
+}
+
+/*
+ * MSI-X enabled with the table size the device had; then the device
+ * reports a larger table.  GET_IRQ_INFO follows the fresh read (as
+ * upstream), but SET_IRQS is bounded by the vectors allocated at enable:
+ * a loopback or an eventfd beyond them is -EINVAL, as upstream, and the
+ * vectors that exist still work.
+ */
+TEST_F(fake, msix_grown_table_size_bounded_by_allocated_vectors)
+{
+	unsigned int cap = hw_cap(VPT_NVME_BDF, PCI_CAP_ID_MSIX);
+	int32_t fd = self->efd;
+	uint64_t v = 0;
+	int n;
+
+	ASSERT_NE(0U, cap);
+	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_NVME_BDF));
+	n = irq_count(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX);
+	ASSERT_LT(0, n);
+	ASSERT_GT(256 - 16, n);		/* the grown size fits the low byte */
+	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_EVENTFD |
+			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &fd,
+			      sizeof(fd)));
+
+	/* Table Size is N-1 encoded, in bits 0-10 of Message Control. */
+	ASSERT_EQ(0, fake_rule(VPT_NVME_BDF, cap + PCI_MSIX_FLAGS, 1,
+			       n - 1 + 16, FAKE_ALL_WIDTHS));
+	ASSERT_EQ(n + 16, irq_count(self->d.device,
+				    VFIO_PCI_MSIX_IRQ_INDEX));
+
+	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				    VFIO_IRQ_SET_DATA_NONE |
+				    VFIO_IRQ_SET_ACTION_TRIGGER, n, 1, NULL, 0));
+	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				    VFIO_IRQ_SET_DATA_NONE |
+				    VFIO_IRQ_SET_ACTION_TRIGGER, 0, n + 16,
+				    NULL, 0));
+	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				    VFIO_IRQ_SET_DATA_EVENTFD |
+				    VFIO_IRQ_SET_ACTION_TRIGGER, n + 15, 1,
+				    &fd, sizeof(fd)));
+
+	/* Vector 0 is untouched and still signals its eventfd. */
+	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_NONE |
+			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, NULL, 0));
+	ASSERT_EQ((ssize_t)sizeof(v), read(self->efd, &v, sizeof(v)));
+	EXPECT_EQ(1U, v);
+}
+
+TEST_HARNESS_MAIN
