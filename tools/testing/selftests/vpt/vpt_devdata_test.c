@@ -200,4 +200,37 @@ TEST_F(fake, msix_grown_table_size_bounded_by_allocated_vectors)
 	EXPECT_EQ(1U, v);
 }
 
+/*
+ * The MSI capability sits at 0xf0 of a 256-byte config space.  Its
+ * flags read as 64-bit with per-vector masking in the dword snapshot of
+ * config space, but as a plain 32-bit capability in a later word read.
+ * Length and layout must come from the same read: 64-bit with masking
+ * needs 24 bytes, which do not fit, so vpt hides the capability (and
+ * with it the capability list).  Acting on the word read would keep a
+ * 10-byte capability and lay out its mask register at 0x100, past the
+ * end of the virtual config space.
+ */
+TEST_F(fake, msi_flags_changed_between_reads_sized_from_one_read)
+{
+	uint16_t status = 0;
+	uint8_t ptr = 0xff;
+
+	if (vpt_stack_is_upstream())
+		SKIP(return, VPT_ONLY_REASON);
+	ASSERT_EQ(0, fake_rule(VPT_EDU_BDF, PCI_CAPABILITY_LIST, 1, 0xf0,
+			       FAKE_ALL_WIDTHS));
+	ASSERT_EQ(0, fake_rule(VPT_EDU_BDF, 0xf0, 4,
+			       (PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT) << 16 |
+			       PCI_CAP_ID_MSI, FAKE_ALL_WIDTHS));
+	ASSERT_EQ(0, fake_rule(VPT_EDU_BDF, 0xf0 + PCI_MSI_FLAGS, 2, 0,
+			       FAKE_WORD));
+	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_EDU_BDF));
+	ASSERT_EQ(0, vpt_sysfs_write(FAKEDEV_PARAM "rule", "clear"));
+
+	ASSERT_EQ(0, vpt_cfg_read(self->d.device, PCI_CAPABILITY_LIST, &ptr, 1));
+	EXPECT_EQ(0, ptr);
+	ASSERT_EQ(0, vpt_cfg_read(self->d.device, PCI_STATUS, &status, 2));
+	EXPECT_EQ(0, status & PCI_STATUS_CAP_LIST);
+}
+
 TEST_HARNESS_MAIN
