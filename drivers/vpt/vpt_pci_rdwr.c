@@ -87,8 +87,9 @@ void vpt_pci_bars_release(struct vpt_pci_device *vpci)
  * @vpci: the device
  * @bar: a standard BAR index
  *
- * Only memory BARs that cover whole pages: a smaller BAR would expose the
- * rest of its page, which may belong to another device.
+ * Only assigned memory BARs that cover whole pages: a smaller BAR would
+ * expose the rest of its page, which may belong to another device, and
+ * an unassigned one (start 0) would map page frame 0.
  */
 bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
 {
@@ -97,7 +98,7 @@ bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
 
 	return bar < PCI_STD_NUM_BARS &&
 	       (pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
-	       len >= PAGE_SIZE &&
+	       pci_resource_start(pdev, bar) && len >= PAGE_SIZE &&
 	       PAGE_ALIGNED(pci_resource_start(pdev, bar)) &&
 	       PAGE_ALIGNED(len);
 }
@@ -277,8 +278,10 @@ out:
  * @ppos: file position: region index and offset
  * @iswrite: write rather than read (never for the ROM)
  *
- * As upstream: an offset at or past the end of the region fails with
- * -EINVAL, an access running past the end is shortened to it.
+ * As upstream: a BAR or ROM with no assigned start (its resource starts at
+ * 0) and an offset at or past the end of the region fail with -EINVAL, an
+ * access running past the end is shortened to it.  An unassigned ROM is
+ * never enabled at bus address 0 nor mapped.
  *
  * Return: bytes transferred or a negative errno.
  */
@@ -292,7 +295,7 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 	u8 small[64], *kbuf = small;
 	int ret = 0;
 
-	if (!len || off >= len)
+	if (!len || !pci_resource_start(vpci->pdev, bar) || off >= len)
 		return -EINVAL;
 	count = min_t(u64, count, len - off);
 	if (!count)
@@ -332,7 +335,8 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
  * vpt_pci_rom_size() - the size to report for the ROM region
  * @vpci: the device
  *
- * Return: the ROM BAR's size if it holds a valid ROM image, else 0.
+ * Return: the ROM BAR's size if it is assigned and holds a valid ROM
+ * image, else 0.
  * Reading the image needs memory decoding: it is switched on in the
  * hardware for the check if the user has it off.
  */
@@ -344,7 +348,8 @@ size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
 	size_t size;
 	u16 cmd;
 
-	if (!len)
+	/* Unassigned: pci_map_rom() would enable and map bus address 0. */
+	if (!len || !pci_resource_start(pdev, PCI_ROM_RESOURCE))
 		return 0;
 
 	down_write(&vpci->memory_lock);

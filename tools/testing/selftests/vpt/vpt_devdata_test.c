@@ -63,6 +63,14 @@ static int fake_rule(const char *bdf, unsigned int off, unsigned int size,
 	return vpt_sysfs_write(FAKEDEV_PARAM "rule", rule);
 }
 
+static int fake_rom(const char *op, const char *bdf)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", op, bdf);
+	return vpt_sysfs_write(FAKEDEV_PARAM "rom", cmd);
+}
+
 static int set_irqs(int dev, uint32_t index, uint32_t flags, uint32_t start,
 		    uint32_t count, const void *data, size_t len)
 {
@@ -231,6 +239,26 @@ TEST_F(fake, msi_flags_changed_between_reads_sized_from_one_read)
 	EXPECT_EQ(0, ptr);
 	ASSERT_EQ(0, vpt_cfg_read(self->d.device, PCI_STATUS, &status, 2));
 	EXPECT_EQ(0, status & PCI_STATUS_CAP_LIST);
+}
+
+/*
+ * A ROM resource with no assigned start (released, length kept) is
+ * refused with -EINVAL, as upstream: its bus address 0 is never enabled
+ * in the ROM BAR and never mapped.
+ */
+TEST_F(fake, unassigned_rom_read_einval)
+{
+	uint8_t buf[4];
+	ssize_t n;
+
+	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_VIRTIO_NET_BDF));
+	ASSERT_EQ(0, fake_rom("release", VPT_VIRTIO_NET_BDF));
+	n = pread(self->d.device, buf, sizeof(buf),
+		  VPT_REGION_OFFSET(VFIO_PCI_ROM_REGION_INDEX));
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EINVAL, errno);
+	/* Give the ROM its address back for the tests that follow. */
+	fake_rom("assign", VPT_VIRTIO_NET_BDF);
 }
 
 TEST_HARNESS_MAIN
