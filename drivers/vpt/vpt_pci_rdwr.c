@@ -150,11 +150,12 @@ static void vpt_pci_put_le(u8 *p, size_t n, u64 v)
 
 /*
  * Move @count bytes between @kbuf and @io + @off in naturally aligned 1, 2,
- * 4 (and for memory, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
+ * 4 (and with @qword, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
  * are not accessed: they read as 0xff and writes to them are dropped.
  */
 static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
-			  u64 hole_start, u64 hole_end, bool mem, bool iswrite)
+			  u64 hole_start, u64 hole_end, bool qword,
+			  bool iswrite)
 {
 	while (count) {
 		size_t n;
@@ -170,7 +171,7 @@ static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
 			n = min_t(u64, n, hole_start - off);
 
 #ifdef readq
-		if (mem && n >= 8 && !(off % 8)) {
+		if (qword && n >= 8 && !(off % 8)) {
 			n = 8;
 			if (iswrite) {
 				__le64 le;
@@ -253,11 +254,15 @@ static int vpt_pci_bar_io(struct vpt_pci_device *vpci, int bar, u64 off,
 			ret = -EIO;
 			goto out;
 		}
-		/* Past the image the BAR reads as 0xff. */
+		/*
+		 * Past the image the BAR reads as 0xff.  At most dword
+		 * accesses, as upstream: some devices (X710) raise AER on a
+		 * qword read of their ROM.
+		 */
 		hole_start = rom_size;
 		hole_end = U64_MAX;
 		vpt_pci_do_io(io, off, kbuf, count, hole_start, hole_end,
-			      true, false);
+			      false, false);
 		pci_unmap_rom(pdev, io);
 		mutex_unlock(&vpci->bar_lock);
 	} else {
