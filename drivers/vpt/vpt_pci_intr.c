@@ -165,15 +165,8 @@ long vpt_pci_intr_get_info(struct vpt_pci_device *vpci, void __user *arg)
  */
 static u16 vpt_pci_intr_memory_lock_and_enable(struct vpt_pci_device *vpci)
 {
-	struct pci_dev *pdev = vpci->pdev;
-	u16 cmd;
-
 	down_write(&vpci->memory_lock);
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      cmd | PCI_COMMAND_MEMORY);
-	return cmd;
+	return vpt_pci_hw_command_update(vpci, 0, PCI_COMMAND_MEMORY);
 }
 
 /*
@@ -183,14 +176,8 @@ static u16 vpt_pci_intr_memory_lock_and_enable(struct vpt_pci_device *vpci)
 static void vpt_pci_intr_memory_unlock_and_restore(struct vpt_pci_device *vpci,
 						   u16 cmd)
 {
-	struct pci_dev *pdev = vpci->pdev;
-	u16 now;
-
-	if (!(cmd & PCI_COMMAND_MEMORY)) {
-		pci_read_config_word(pdev, PCI_COMMAND, &now);
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      now & ~PCI_COMMAND_MEMORY);
-	}
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		vpt_pci_hw_command_update(vpci, PCI_COMMAND_MEMORY, 0);
 	up_write(&vpci->memory_lock);
 }
 

@@ -359,17 +359,15 @@ size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
 
 	down_write(&vpci->memory_lock);
 	mutex_lock(&vpci->bar_lock);
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      cmd | PCI_COMMAND_MEMORY);
+	/* Only the memory bit is put back: DisINTx may change meanwhile. */
+	cmd = vpt_pci_hw_command_update(vpci, 0, PCI_COMMAND_MEMORY);
 	io = pci_map_rom(pdev, &size);
 	if (io)
 		pci_unmap_rom(pdev, io);
 	else
 		len = 0;
 	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+		vpt_pci_hw_command_update(vpci, PCI_COMMAND_MEMORY, 0);
 	mutex_unlock(&vpci->bar_lock);
 	up_write(&vpci->memory_lock);
 	return len;
