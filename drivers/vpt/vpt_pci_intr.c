@@ -358,21 +358,32 @@ static irqreturn_t vpt_pci_intx_handler(int irq, void *dev_id)
 	struct vpt_pci_device *vpci = dev_id;
 	irqreturn_t ret = IRQ_NONE;
 	unsigned long flags;
+	bool signal = false;
 
 	spin_lock_irqsave(&vpci->irqlock, flags);
 	if (!vpci->pci_2_3) {
-		/* An exclusive line: it can only be ours. */
-		disable_irq_nosync(vpci->pdev->irq);
-		vpci->intx_masked = true;
+		/*
+		 * An exclusive line: it can only be ours.  An ACTION_MASK or
+		 * DisINTx may have disabled it under irqlock while this
+		 * interrupt was already on its way: disabling again would
+		 * leave a depth of 2 that one unmask cannot undo.  Mask and
+		 * unmask are idempotent on intx_masked, as on the chip.
+		 */
+		if (!vpci->intx_masked) {
+			disable_irq_nosync(vpci->pdev->irq);
+			vpci->intx_masked = true;
+			signal = true;
+		}
 		ret = IRQ_HANDLED;
 	} else if (!vpci->intx_masked &&	/* the line may be shared */
 		   pci_check_and_mask_intx(vpci->pdev)) {
 		vpci->intx_masked = true;
+		signal = true;
 		ret = IRQ_HANDLED;
 	}
 	spin_unlock_irqrestore(&vpci->irqlock, flags);
 
-	if (ret == IRQ_HANDLED)
+	if (signal)
 		vpt_pci_intx_signal(vpci);
 	return ret;
 }
