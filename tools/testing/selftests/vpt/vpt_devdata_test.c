@@ -71,27 +71,6 @@ static int fake_rom(const char *op, const char *bdf)
 	return vpt_sysfs_write(FAKEDEV_PARAM "rom", cmd);
 }
 
-static int set_irqs(int dev, uint32_t index, uint32_t flags, uint32_t start,
-		    uint32_t count, const void *data, size_t len)
-{
-	size_t sz = sizeof(struct vfio_irq_set) + len;
-	struct vfio_irq_set *s = calloc(1, sz);
-	int ret;
-
-	if (!s)
-		return -ENOMEM;
-	s->argsz = sz;
-	s->flags = flags;
-	s->index = index;
-	s->start = start;
-	s->count = count;
-	if (len)
-		memcpy(s->data, data, len);
-	ret = ioctl(dev, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
-	free(s);
-	return ret;
-}
-
 static int irq_count(int dev, uint32_t index)
 {
 	struct vfio_irq_info info = {
@@ -177,10 +156,10 @@ TEST_F(fake, msix_grown_table_size_bounded_by_allocated_vectors)
 	n = irq_count(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX);
 	ASSERT_LT(0, n);
 	ASSERT_GT(256 - 16, n);		/* the grown size fits the low byte */
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_EVENTFD |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &fd,
-			      sizeof(fd)));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &fd,
+				  sizeof(fd)));
 
 	/* Table Size is N-1 encoded, in bits 0-10 of Message Control. */
 	ASSERT_EQ(0, fake_rule(VPT_NVME_BDF, cap + PCI_MSIX_FLAGS, 1,
@@ -188,22 +167,22 @@ TEST_F(fake, msix_grown_table_size_bounded_by_allocated_vectors)
 	ASSERT_EQ(n + 16, irq_count(self->d.device,
 				    VFIO_PCI_MSIX_IRQ_INDEX));
 
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_DATA_NONE |
-				    VFIO_IRQ_SET_ACTION_TRIGGER, n, 1, NULL, 0));
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_DATA_NONE |
-				    VFIO_IRQ_SET_ACTION_TRIGGER, 0, n + 16,
-				    NULL, 0));
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_DATA_EVENTFD |
-				    VFIO_IRQ_SET_ACTION_TRIGGER, n + 15, 1,
-				    &fd, sizeof(fd)));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_DATA_NONE |
+					VFIO_IRQ_SET_ACTION_TRIGGER, n, 1, NULL, 0));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_DATA_NONE |
+					VFIO_IRQ_SET_ACTION_TRIGGER, 0, n + 16,
+					NULL, 0));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_DATA_EVENTFD |
+					VFIO_IRQ_SET_ACTION_TRIGGER, n + 15, 1,
+					&fd, sizeof(fd)));
 
 	/* Vector 0 is untouched and still signals its eventfd. */
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_NONE |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, NULL, 0));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_NONE |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, NULL, 0));
 	ASSERT_EQ((ssize_t)sizeof(v), read(self->efd, &v, sizeof(v)));
 	EXPECT_EQ(1U, v);
 }
