@@ -20,30 +20,58 @@
 #define VPT_PCI_DECODE	(PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
 
 /**
- * vpt_pci_hw_decode_off() - switch memory and I/O decoding off
- * @pdev: the device
+ * vpt_pci_hw_command_update() - read-modify-write the hardware PCI_COMMAND
+ * @vpci: the device
+ * @clear: bits to clear
+ * @set: bits to set
  *
- * Return: the PCI_COMMAND value to hand to vpt_pci_hw_decode_restore().
+ * The INTx hard handler and the INTx mask helpers set and clear DisINTx
+ * under irqlock; a read-modify-write of PCI_COMMAND outside it could write
+ * back a stale DisINTx and unmask a line the handler just masked, so that
+ * intx_masked and the hardware bit disagree.  Every other change of the
+ * hardware PCI_COMMAND therefore takes irqlock too.
+ *
+ * Return: PCI_COMMAND as it was before the update.
  */
-u16 vpt_pci_hw_decode_off(struct pci_dev *pdev)
+u16 vpt_pci_hw_command_update(struct vpt_pci_device *vpci, u16 clear, u16 set)
 {
-	u16 cmd;
+	struct pci_dev *pdev = vpci->pdev;
+	unsigned long flags;
+	u16 cmd, new;
 
+	spin_lock_irqsave(&vpci->irqlock, flags);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!pdev->mmio_always_on && (cmd & VPT_PCI_DECODE))
-		pci_write_config_word(pdev, PCI_COMMAND, cmd & ~VPT_PCI_DECODE);
+	new = (cmd & ~clear) | set;
+	if (new != cmd)
+		pci_write_config_word(pdev, PCI_COMMAND, new);
+	spin_unlock_irqrestore(&vpci->irqlock, flags);
 	return cmd;
 }
 
 /**
- * vpt_pci_hw_decode_restore() - undo vpt_pci_hw_decode_off()
- * @pdev: the device
- * @cmd: the value vpt_pci_hw_decode_off() returned
+ * vpt_pci_hw_decode_off() - switch memory and I/O decoding off
+ * @vpci: the device
+ *
+ * Return: the PCI_COMMAND value to hand to vpt_pci_hw_decode_restore().
  */
-void vpt_pci_hw_decode_restore(struct pci_dev *pdev, u16 cmd)
+u16 vpt_pci_hw_decode_off(struct vpt_pci_device *vpci)
 {
-	if (!pdev->mmio_always_on && (cmd & VPT_PCI_DECODE))
-		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	if (vpci->pdev->mmio_always_on)
+		return vpt_pci_hw_command_update(vpci, 0, 0);
+	return vpt_pci_hw_command_update(vpci, VPT_PCI_DECODE, 0);
+}
+
+/**
+ * vpt_pci_hw_decode_restore() - undo vpt_pci_hw_decode_off()
+ * @vpci: the device
+ * @cmd: the value vpt_pci_hw_decode_off() returned
+ *
+ * Only the decode bits are put back: DisINTx may have changed meanwhile.
+ */
+void vpt_pci_hw_decode_restore(struct vpt_pci_device *vpci, u16 cmd)
+{
+	if (!vpci->pdev->mmio_always_on && (cmd & VPT_PCI_DECODE))
+		vpt_pci_hw_command_update(vpci, 0, cmd & VPT_PCI_DECODE);
 }
 
 static int vpt_pci_bar_reg(int bar)
@@ -126,7 +154,7 @@ static void vpt_pci_hw_bars_write(struct vpt_pci_device *vpci, bool size,
 	 * so that nobody reads a transient value.
 	 */
 	pci_cfg_access_lock(pdev);
-	cmd = vpt_pci_hw_decode_off(pdev);
+	cmd = vpt_pci_hw_decode_off(vpci);
 
 	for (bar = 0; bar < VPT_PCI_NUM_BAR_REGS; bar++) {
 		bool is64 = vpt_pci_bar_is_64(vpci, bar);
@@ -150,7 +178,7 @@ static void vpt_pci_hw_bars_write(struct vpt_pci_device *vpci, bool size,
 			bar++;
 	}
 
-	vpt_pci_hw_decode_restore(pdev, cmd);
+	vpt_pci_hw_decode_restore(vpci, cmd);
 	pci_cfg_access_unlock(pdev);
 
 	if (!size)
@@ -179,7 +207,7 @@ static void vpt_pci_hw_bars_write(struct vpt_pci_device *vpci, bool size,
  * @why: for the log
  *
  * Decoding is off throughout; the BARs are left holding the values
- * recorded at probe, and PCI_COMMAND its previous value.
+ * recorded at probe, and PCI_COMMAND's decode bits as they were.
  */
 void vpt_pci_hw_bars_size(struct vpt_pci_device *vpci, const char *why)
 {

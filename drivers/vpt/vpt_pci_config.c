@@ -63,21 +63,32 @@
 #define VPT_CAP_MAX_LOOPS	((PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_SIZEOF) / \
 				 PCI_CAP_SIZEOF)
 
-/* Little-endian load and store of @n (1, 2 or 4) bytes of a byte array. */
-static u32 vpt_cfg_get(const u8 *a, unsigned int pos, unsigned int n)
+/*
+ * Little-endian load and store of @n (1, 2 or 4) bytes of one of @cfg's
+ * arrays (vconfig, virt, write), each @cfg->size bytes long.  Offsets
+ * may derive from device data: an access past the end is a bug, caught
+ * here rather than written over the next allocation.
+ */
+static u32 vpt_cfg_get(const struct vpt_pci_config *cfg, const u8 *a,
+		       unsigned int pos, unsigned int n)
 {
 	u32 v = 0;
 	unsigned int i;
 
+	if (WARN_ON_ONCE(pos >= cfg->size || n > cfg->size - pos))
+		return 0;
 	for (i = 0; i < n; i++)
 		v |= (u32)a[pos + i] << (8 * i);
 	return v;
 }
 
-static void vpt_cfg_put(u8 *a, unsigned int pos, unsigned int n, u32 v)
+static void vpt_cfg_put(const struct vpt_pci_config *cfg, u8 *a,
+			unsigned int pos, unsigned int n, u32 v)
 {
 	unsigned int i;
 
+	if (WARN_ON_ONCE(pos >= cfg->size || n > cfg->size - pos))
+		return;
 	for (i = 0; i < n; i++)
 		a[pos + i] = v >> (8 * i);
 }
@@ -93,8 +104,8 @@ static void vpt_cfg_perm(struct vpt_pci_config *cfg, unsigned int pos,
 {
 	if (pos + n > cfg->size)
 		return;
-	vpt_cfg_put(cfg->virt, pos, n, virt);
-	vpt_cfg_put(cfg->write, pos, n, write);
+	vpt_cfg_put(cfg, cfg->virt, pos, n, virt);
+	vpt_cfg_put(cfg, cfg->write, pos, n, write);
 }
 
 static bool vpt_cfg_overlaps(unsigned int pos, unsigned int n,
@@ -239,8 +250,8 @@ static int vpt_cfg_read(struct vpt_pci_device *vpci, unsigned int pos,
 			unsigned int n, u32 *val)
 {
 	struct vpt_pci_config *cfg = &vpci->cfg;
-	u32 virt = vpt_cfg_get(cfg->virt, pos, n);
-	u32 v = vpt_cfg_get(cfg->vconfig, pos, n);
+	u32 virt = vpt_cfg_get(cfg, cfg->virt, pos, n);
+	u32 v = vpt_cfg_get(cfg, cfg->vconfig, pos, n);
 	u32 hw = 0;
 	int ret;
 
@@ -260,14 +271,14 @@ static int vpt_cfg_write_perm(struct vpt_pci_device *vpci, unsigned int pos,
 			      unsigned int n, u32 val)
 {
 	struct vpt_pci_config *cfg = &vpci->cfg;
-	u32 write = vpt_cfg_get(cfg->write, pos, n);
-	u32 virt = vpt_cfg_get(cfg->virt, pos, n);
+	u32 write = vpt_cfg_get(cfg, cfg->write, pos, n);
+	u32 virt = vpt_cfg_get(cfg, cfg->virt, pos, n);
 
 	if (write & virt) {
-		u32 v = vpt_cfg_get(cfg->vconfig, pos, n);
+		u32 v = vpt_cfg_get(cfg, cfg->vconfig, pos, n);
 
 		v = (v & ~(write & virt)) | (val & write & virt);
-		vpt_cfg_put(cfg->vconfig, pos, n, v);
+		vpt_cfg_put(cfg, cfg->vconfig, pos, n, v);
 	}
 	if (write & ~virt)
 		return vpt_cfg_hw_write(vpci->pdev, pos, n, val, write & ~virt);
@@ -301,7 +312,7 @@ static void vpt_cfg_bar_fixup(struct vpt_pci_device *vpci)
 		u32 type;
 
 		if (!len) {
-			vpt_cfg_put(vconfig, reg, 4, 0);
+			vpt_cfg_put(&vpci->cfg, vconfig, reg, 4, 0);
 			continue;
 		}
 		if (flags & IORESOURCE_IO) {
@@ -313,14 +324,14 @@ static void vpt_cfg_bar_fixup(struct vpt_pci_device *vpci)
 			if (flags & IORESOURCE_MEM_64)
 				type |= PCI_BASE_ADDRESS_MEM_TYPE_64;
 		}
-		v = vpt_cfg_get(vconfig, reg, 4);
-		vpt_cfg_put(vconfig, reg, 4, (v & (u32)mask) | type);
+		v = vpt_cfg_get(&vpci->cfg, vconfig, reg, 4);
+		vpt_cfg_put(&vpci->cfg, vconfig, reg, 4, (v & (u32)mask) | type);
 
 		if ((type & PCI_BASE_ADDRESS_MEM_TYPE_64) &&
 		    bar < PCI_STD_NUM_BARS - 1) {
 			reg += 4;
-			v = vpt_cfg_get(vconfig, reg, 4);
-			vpt_cfg_put(vconfig, reg, 4, v & (u32)(mask >> 32));
+			v = vpt_cfg_get(&vpci->cfg, vconfig, reg, 4);
+			vpt_cfg_put(&vpci->cfg, vconfig, reg, 4, v & (u32)(mask >> 32));
 			bar++;
 		}
 	}
@@ -329,10 +340,10 @@ static void vpt_cfg_bar_fixup(struct vpt_pci_device *vpci)
 	if (pci_resource_len(pdev, PCI_ROM_RESOURCE)) {
 		u32 mask = ~(u32)(pci_resource_len(pdev, PCI_ROM_RESOURCE) - 1);
 
-		v = vpt_cfg_get(vconfig, PCI_ROM_ADDRESS, 4);
+		v = vpt_cfg_get(&vpci->cfg, vconfig, PCI_ROM_ADDRESS, 4);
 		v &= (mask & PCI_ROM_ADDRESS_MASK) | PCI_ROM_ADDRESS_ENABLE;
 	}
-	vpt_cfg_put(vconfig, PCI_ROM_ADDRESS, 4, v);
+	vpt_cfg_put(&vpci->cfg, vconfig, PCI_ROM_ADDRESS, 4, v);
 }
 
 /*
@@ -375,14 +386,14 @@ static int vpt_cfg_write_command(struct vpt_pci_device *vpci,
 static int vpt_cfg_exp_devctl(struct vpt_pci_device *vpci)
 {
 	unsigned int reg = vpci->cfg.exp_pos + PCI_EXP_DEVCTL;
-	u16 ctl = vpt_cfg_get(vpci->cfg.vconfig, reg, 2);
+	u16 ctl = vpt_cfg_get(&vpci->cfg, vpci->cfg.vconfig, reg, 2);
 	u32 cap;
 	int ret;
 
 	if (!(ctl & PCI_EXP_DEVCTL_BCR_FLR))
 		return 0;
 	/* The bit always reads as zero. */
-	vpt_cfg_put(vpci->cfg.vconfig, reg, 2, ctl & ~PCI_EXP_DEVCTL_BCR_FLR);
+	vpt_cfg_put(&vpci->cfg, vpci->cfg.vconfig, reg, 2, ctl & ~PCI_EXP_DEVCTL_BCR_FLR);
 
 	ret = pci_user_read_config_dword(vpci->pdev, vpci->cfg.exp_pos +
 					 PCI_EXP_DEVCAP, &cap);
@@ -529,13 +540,17 @@ static void vpt_cfg_init_header(struct vpt_pci_device *vpci)
 
 /*
  * Length of the standard capability @id at @pos as presented to the
- * user, 0 to hide it.  Lengths that depend on device data are bounded by
- * the caller against the end of config space.
+ * user, 0 to hide it.  Everything is read from the snapshot in vconfig,
+ * never again from the device: the layout that vpt_cfg_init_msi() and
+ * the others lay out is taken from that same snapshot, so a device that
+ * changes its registers between two reads cannot make the two disagree.
+ * Lengths that depend on device data are bounded by the caller against
+ * the end of config space.
  */
 static unsigned int vpt_cfg_cap_len(struct vpt_pci_device *vpci, u8 id,
 				    unsigned int pos)
 {
-	struct pci_dev *pdev = vpci->pdev;
+	struct vpt_pci_config *cfg = &vpci->cfg;
 	unsigned int len;
 	u16 word;
 	u8 byte;
@@ -544,7 +559,7 @@ static unsigned int vpt_cfg_cap_len(struct vpt_pci_device *vpci, u8 id,
 	case PCI_CAP_ID_PM:
 		return PCI_PM_SIZEOF;
 	case PCI_CAP_ID_MSI:
-		pci_read_config_word(pdev, pos + PCI_MSI_FLAGS, &word);
+		word = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_MSI_FLAGS, 2);
 		len = 10;
 		if (word & PCI_MSI_FLAGS_64BIT)
 			len += 4;
@@ -554,15 +569,15 @@ static unsigned int vpt_cfg_cap_len(struct vpt_pci_device *vpci, u8 id,
 	case PCI_CAP_ID_MSIX:
 		return PCI_CAP_MSIX_SIZEOF;
 	case PCI_CAP_ID_EXP:
-		pci_read_config_word(pdev, pos + PCI_EXP_FLAGS, &word);
+		word = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_EXP_FLAGS, 2);
 		if ((word & PCI_EXP_FLAGS_VERS) < 2)
 			return PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
 		return PCI_EXP_SLTSTA2 + 2;
 	case PCI_CAP_ID_VNDR:
-		pci_read_config_byte(pdev, pos + PCI_CAP_FLAGS, &byte);
+		byte = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_CAP_FLAGS, 1);
 		return byte >= PCI_CAP_FLAGS + 1 ? byte : 0;
 	case PCI_CAP_ID_PCIX:
-		pci_read_config_word(pdev, pos + PCI_X_CMD, &word);
+		word = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_X_CMD, 2);
 		return PCI_X_CMD_VERSION(word) ? PCI_CAP_PCIX_SIZEOF_V2 :
 						 PCI_CAP_PCIX_SIZEOF_V0;
 	case PCI_CAP_ID_AF:
@@ -576,7 +591,7 @@ static unsigned int vpt_cfg_cap_len(struct vpt_pci_device *vpci, u8 id,
 static void vpt_cfg_init_msi(struct vpt_pci_device *vpci, unsigned int pos)
 {
 	struct vpt_pci_config *cfg = &vpci->cfg;
-	u16 flags = vpt_cfg_get(cfg->vconfig, pos + PCI_MSI_FLAGS, 2);
+	u16 flags = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_MSI_FLAGS, 2);
 	bool is64 = flags & PCI_MSI_FLAGS_64BIT;
 	unsigned int data = pos + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32);
 	unsigned int mask = pos + (is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
@@ -587,21 +602,21 @@ static void vpt_cfg_init_msi(struct vpt_pci_device *vpci, unsigned int pos)
 	 * size are SET_IRQS's (see vpt_cfg_irq_overlay()), not writable.
 	 */
 	flags &= ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-	vpt_cfg_put(cfg->vconfig, pos + PCI_MSI_FLAGS, 2, flags);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_MSI_FLAGS, 2, flags);
 	vpt_cfg_perm(cfg, pos + PCI_MSI_FLAGS, 2, 0xffff, 0);
 
-	vpt_cfg_put(cfg->vconfig, pos + PCI_MSI_ADDRESS_LO, 4, 0);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_MSI_ADDRESS_LO, 4, 0);
 	vpt_cfg_perm(cfg, pos + PCI_MSI_ADDRESS_LO, 4, VPT_CFG_ALL, ~3U);
 	if (is64) {
-		vpt_cfg_put(cfg->vconfig, pos + PCI_MSI_ADDRESS_HI, 4, 0);
+		vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_MSI_ADDRESS_HI, 4, 0);
 		vpt_cfg_perm(cfg, pos + PCI_MSI_ADDRESS_HI, 4, VPT_CFG_ALL,
 			     VPT_CFG_ALL);
 	}
-	vpt_cfg_put(cfg->vconfig, data, 2, 0);
+	vpt_cfg_put(cfg, cfg->vconfig, data, 2, 0);
 	vpt_cfg_perm(cfg, data, 2, 0xffff, 0xffff);
 	if (flags & PCI_MSI_FLAGS_MASKBIT) {
 		/* Pending bits (after the mask) stay read-only. */
-		vpt_cfg_put(cfg->vconfig, mask, 4, 0);
+		vpt_cfg_put(cfg, cfg->vconfig, mask, 4, 0);
 		vpt_cfg_perm(cfg, mask, 4, VPT_CFG_ALL, VPT_CFG_ALL);
 	}
 }
@@ -609,12 +624,12 @@ static void vpt_cfg_init_msi(struct vpt_pci_device *vpci, unsigned int pos)
 static void vpt_cfg_init_msix(struct vpt_pci_device *vpci, unsigned int pos)
 {
 	struct vpt_pci_config *cfg = &vpci->cfg;
-	u16 flags = vpt_cfg_get(cfg->vconfig, pos + PCI_MSIX_FLAGS, 2);
+	u16 flags = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_MSIX_FLAGS, 2);
 
 	cfg->msix_pos = pos;
 	/* Enable is SET_IRQS's; the function mask is only stored. */
 	flags &= ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	vpt_cfg_put(cfg->vconfig, pos + PCI_MSIX_FLAGS, 2, flags);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_MSIX_FLAGS, 2, flags);
 	vpt_cfg_perm(cfg, pos + PCI_MSIX_FLAGS, 2, 0xffff,
 		     PCI_MSIX_FLAGS_MASKALL);
 }
@@ -626,8 +641,8 @@ static void vpt_cfg_init_exp(struct vpt_pci_device *vpci, unsigned int pos,
 	u16 ctl;
 
 	cfg->exp_pos = pos;
-	ctl = vpt_cfg_get(cfg->vconfig, pos + PCI_EXP_DEVCTL, 2);
-	vpt_cfg_put(cfg->vconfig, pos + PCI_EXP_DEVCTL, 2,
+	ctl = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_EXP_DEVCTL, 2);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_EXP_DEVCTL, 2,
 		    ctl & ~PCI_EXP_DEVCTL_BCR_FLR);
 	vpt_cfg_perm(cfg, pos + PCI_EXP_DEVCTL, 2,
 		     PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_PAYLOAD |
@@ -657,9 +672,10 @@ static void vpt_cfg_init_caps(struct vpt_pci_device *vpci)
 
 	bitmap_zero(used, PCI_CFG_SPACE_SIZE);
 	bitmap_zero(visited, PCI_CFG_SPACE_SIZE / 4);
-	pci_read_config_word(pdev, PCI_STATUS, &status);
+	/* The snapshot, as for the lengths (see vpt_cfg_cap_len()). */
+	status = vpt_cfg_get(cfg, cfg->vconfig, PCI_STATUS, 2);
 	if (status & PCI_STATUS_CAP_LIST)
-		pci_read_config_byte(pdev, PCI_CAPABILITY_LIST, &pos);
+		pos = cfg->vconfig[PCI_CAPABILITY_LIST];
 
 	for (loops = 0; loops < VPT_CAP_MAX_LOOPS; loops++) {
 		unsigned int len;
@@ -672,8 +688,8 @@ static void vpt_cfg_init_caps(struct vpt_pci_device *vpci)
 			pci_dbg(pdev, "capability loop at %#x\n", pos);
 			break;
 		}
-		pci_read_config_byte(pdev, pos + PCI_CAP_LIST_ID, &id);
-		pci_read_config_byte(pdev, pos + PCI_CAP_LIST_NEXT, &next);
+		id = cfg->vconfig[pos + PCI_CAP_LIST_ID];
+		next = cfg->vconfig[pos + PCI_CAP_LIST_NEXT];
 
 		len = vpt_cfg_cap_len(vpci, id, pos);
 		if (len && (pos + len > PCI_CFG_SPACE_SIZE ||
@@ -709,9 +725,9 @@ static void vpt_cfg_init_caps(struct vpt_pci_device *vpci)
 	cfg->vconfig[prev] = 0;
 
 	if (!kept) {
-		u16 v = vpt_cfg_get(cfg->vconfig, PCI_STATUS, 2);
+		u16 v = vpt_cfg_get(cfg, cfg->vconfig, PCI_STATUS, 2);
 
-		vpt_cfg_put(cfg->vconfig, PCI_STATUS, 2,
+		vpt_cfg_put(cfg, cfg->vconfig, PCI_STATUS, 2,
 			    v & ~PCI_STATUS_CAP_LIST);
 	}
 }
@@ -743,12 +759,12 @@ static int vpt_cfg_init_ecaps(struct vpt_pci_device *vpci)
 			break;
 
 		if (prev) {
-			u32 p = vpt_cfg_get(cfg->vconfig, prev, 4);
+			u32 p = vpt_cfg_get(cfg, cfg->vconfig, prev, 4);
 
 			p = (p & ~(0xfffU << 20)) | (pos << 20);
-			vpt_cfg_put(cfg->vconfig, prev, 4, p);
+			vpt_cfg_put(cfg, cfg->vconfig, prev, 4, p);
 		}
-		vpt_cfg_put(cfg->vconfig, pos, 4, hdr & ~(0xfffU << 20));
+		vpt_cfg_put(cfg, cfg->vconfig, pos, 4, hdr & ~(0xfffU << 20));
 		vpt_cfg_perm(cfg, pos, 4, VPT_CFG_ALL, 0);
 		prev = pos;
 
@@ -793,7 +809,7 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci)
 
 		if (pci_read_config_dword(pdev, pos, &v))
 			v = ~0U;
-		vpt_cfg_put(cfg->vconfig, pos, 4, v);
+		vpt_cfg_put(cfg, cfg->vconfig, pos, 4, v);
 	}
 
 	vpt_cfg_init_header(vpci);
@@ -803,7 +819,7 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci)
 	if (ret)
 		goto err;
 
-	cmd = vpt_cfg_get(cfg->vconfig, PCI_COMMAND, 2);
+	cmd = vpt_cfg_get(cfg, cfg->vconfig, PCI_COMMAND, 2);
 	vpt_pci_intr_virq_disable(vpci, cmd & PCI_COMMAND_INTX_DISABLE);
 	down_write(&vpci->memory_lock);
 	vpci->virt_mem = cmd & PCI_COMMAND_MEMORY;

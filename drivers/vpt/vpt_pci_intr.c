@@ -167,15 +167,8 @@ long vpt_pci_intr_get_info(struct vpt_pci_device *vpci, void __user *arg)
  */
 static u16 vpt_pci_intr_memory_lock_and_enable(struct vpt_pci_device *vpci)
 {
-	struct pci_dev *pdev = vpci->pdev;
-	u16 cmd;
-
 	down_write(&vpci->memory_lock);
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      cmd | PCI_COMMAND_MEMORY);
-	return cmd;
+	return vpt_pci_hw_command_update(vpci, 0, PCI_COMMAND_MEMORY);
 }
 
 /*
@@ -185,14 +178,8 @@ static u16 vpt_pci_intr_memory_lock_and_enable(struct vpt_pci_device *vpci)
 static void vpt_pci_intr_memory_unlock_and_restore(struct vpt_pci_device *vpci,
 						   u16 cmd)
 {
-	struct pci_dev *pdev = vpci->pdev;
-	u16 now;
-
-	if (!(cmd & PCI_COMMAND_MEMORY)) {
-		pci_read_config_word(pdev, PCI_COMMAND, &now);
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      now & ~PCI_COMMAND_MEMORY);
-	}
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		vpt_pci_hw_command_update(vpci, PCI_COMMAND_MEMORY, 0);
 	up_write(&vpci->memory_lock);
 }
 
@@ -373,21 +360,32 @@ static irqreturn_t vpt_pci_intx_handler(int irq, void *dev_id)
 	struct vpt_pci_device *vpci = dev_id;
 	irqreturn_t ret = IRQ_NONE;
 	unsigned long flags;
+	bool signal = false;
 
 	spin_lock_irqsave(&vpci->irqlock, flags);
 	if (!vpci->pci_2_3) {
-		/* An exclusive line: it can only be ours. */
-		disable_irq_nosync(vpci->pdev->irq);
-		vpci->intx_masked = true;
+		/*
+		 * An exclusive line: it can only be ours.  An ACTION_MASK or
+		 * DisINTx may have disabled it under irqlock while this
+		 * interrupt was already on its way: disabling again would
+		 * leave a depth of 2 that one unmask cannot undo.  Mask and
+		 * unmask are idempotent on intx_masked, as on the chip.
+		 */
+		if (!vpci->intx_masked) {
+			disable_irq_nosync(vpci->pdev->irq);
+			vpci->intx_masked = true;
+			signal = true;
+		}
 		ret = IRQ_HANDLED;
 	} else if (!vpci->intx_masked &&	/* the line may be shared */
 		   pci_check_and_mask_intx(vpci->pdev)) {
 		vpci->intx_masked = true;
+		signal = true;
 		ret = IRQ_HANDLED;
 	}
 	spin_unlock_irqrestore(&vpci->irqlock, flags);
 
-	if (ret == IRQ_HANDLED)
+	if (signal)
 		vpt_pci_intx_signal(vpci);
 	return ret;
 }
@@ -524,7 +522,8 @@ static irqreturn_t vpt_pci_msi_handler(int irq, void *arg)
 }
 
 /*
- * Allocate @nvec vectors and the context array for the whole index.  As
+ * Allocate @nvec vectors and the context array for the whole index, as
+ * many entries as the device reports now (num_ctx).  As
  * upstream, a device that grants fewer vectors makes this return how
  * many it would grant (a positive number), so that a VMM can retry.
  */
@@ -539,6 +538,13 @@ static int vpt_pci_msi_enable(struct vpt_pci_device *vpci, unsigned int nvec,
 
 	lockdep_assert_held(&vpci->intr_lock);
 
+	/*
+	 * SET_IRQS checked @nvec against an earlier read of the count; the
+	 * device may report fewer vectors now.  ctx[] is sized by this read
+	 * alone and every later index is bounded by num_ctx.
+	 */
+	if (nvec > max)
+		return -EINVAL;
 	vpci->ctx = kcalloc(max, sizeof(*vpci->ctx), GFP_KERNEL_ACCOUNT);
 	if (!vpci->ctx)
 		return -ENOMEM;
@@ -1035,8 +1041,18 @@ long vpt_pci_intr_set_irqs(struct vpt_pci_device *vpci, void __user *arg)
 	}
 
 	mutex_lock(&vpci->intr_lock);
-	ret = vpt_pci_set_irqs_dispatch(vpci, hdr.index, hdr.start, hdr.count,
-					hdr.flags, data);
+	/*
+	 * The count above is a fresh read of the device, which may have
+	 * changed since the enabled index sized ctx[]: an enabled index is
+	 * bounded by what was allocated (the count check above keeps
+	 * start + count from wrapping).
+	 */
+	if (vpt_pci_intr_is(vpci, hdr.index) && hdr.count &&
+	    hdr.start + hdr.count > vpci->num_ctx)
+		ret = -EINVAL;
+	else
+		ret = vpt_pci_set_irqs_dispatch(vpci, hdr.index, hdr.start,
+						hdr.count, hdr.flags, data);
 	mutex_unlock(&vpci->intr_lock);
 	kfree(data);
 	return ret;

@@ -20,7 +20,9 @@
  *   vpt_pci_device.irqlock      (spinlock, IRQs off) INTx mask state vs.
  *                               the hard interrupt handler and the unmask
  *                               eventfd's wait queue callback (which runs
- *                               under that eventfd's queue lock)
+ *                               under that eventfd's queue lock); every
+ *                               read-modify-write of the hardware
+ *                               PCI_COMMAND (vpt_pci_hw_command_update())
  * A config write of DisINTx takes intr_lock under config_lock; a config
  * read of the MSI/MSI-X control takes it too.  SET_IRQS never takes
  * config_lock, and takes memory_lock (for MSI-X table writes) under
@@ -119,7 +121,8 @@ struct vpt_pci_config {
  * @intx_masked: INTx is masked (under @irqlock).
  * @virq_disabled: the user's virtual PCI_COMMAND_INTX_DISABLE.
  * @msi_qmax: log2 of the MSI vectors enabled, for the virtual capability.
- * @irqlock: protects @intx_masked against the hard interrupt handler.
+ * @irqlock: protects @intx_masked against the hard interrupt handler, and
+ *           the hardware PCI_COMMAND (DisINTx) against read-modify-writes.
  * @unmaskfd: the INTx unmask eventfd, or NULL.
  * @err_trigger: eventfd for the ERR index, or NULL.
  * @req_trigger: eventfd for the REQ index, or NULL.
@@ -203,8 +206,9 @@ void vpt_pci_intr_open(struct vpt_pci_device *vpci);
 void vpt_pci_intr_release(struct vpt_pci_device *vpci);
 
 /* vpt_pci_bar.c */
-u16 vpt_pci_hw_decode_off(struct pci_dev *pdev);
-void vpt_pci_hw_decode_restore(struct pci_dev *pdev, u16 cmd);
+u16 vpt_pci_hw_command_update(struct vpt_pci_device *vpci, u16 clear, u16 set);
+u16 vpt_pci_hw_decode_off(struct vpt_pci_device *vpci);
+void vpt_pci_hw_decode_restore(struct vpt_pci_device *vpci, u16 cmd);
 void vpt_pci_hw_bars_save(struct vpt_pci_device *vpci);
 void vpt_pci_hw_bars_size(struct vpt_pci_device *vpci, const char *why);
 bool vpt_pci_hw_bars_changed(struct vpt_pci_device *vpci);

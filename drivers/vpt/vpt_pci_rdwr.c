@@ -87,8 +87,9 @@ void vpt_pci_bars_release(struct vpt_pci_device *vpci)
  * @vpci: the device
  * @bar: a standard BAR index
  *
- * Only memory BARs that cover whole pages: a smaller BAR would expose the
- * rest of its page, which may belong to another device.
+ * Only assigned memory BARs that cover whole pages: a smaller BAR would
+ * expose the rest of its page, which may belong to another device, and
+ * an unassigned one (start 0) would map page frame 0.
  */
 bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
 {
@@ -97,7 +98,7 @@ bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
 
 	return bar < PCI_STD_NUM_BARS &&
 	       (pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
-	       len >= PAGE_SIZE &&
+	       pci_resource_start(pdev, bar) && len >= PAGE_SIZE &&
 	       PAGE_ALIGNED(pci_resource_start(pdev, bar)) &&
 	       PAGE_ALIGNED(len);
 }
@@ -149,11 +150,12 @@ static void vpt_pci_put_le(u8 *p, size_t n, u64 v)
 
 /*
  * Move @count bytes between @kbuf and @io + @off in naturally aligned 1, 2,
- * 4 (and for memory, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
+ * 4 (and with @qword, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
  * are not accessed: they read as 0xff and writes to them are dropped.
  */
 static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
-			  u64 hole_start, u64 hole_end, bool mem, bool iswrite)
+			  u64 hole_start, u64 hole_end, bool qword,
+			  bool iswrite)
 {
 	while (count) {
 		size_t n;
@@ -169,7 +171,7 @@ static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
 			n = min_t(u64, n, hole_start - off);
 
 #ifdef readq
-		if (mem && n >= 8 && !(off % 8)) {
+		if (qword && n >= 8 && !(off % 8)) {
 			n = 8;
 			if (iswrite) {
 				__le64 le;
@@ -252,11 +254,15 @@ static int vpt_pci_bar_io(struct vpt_pci_device *vpci, int bar, u64 off,
 			ret = -EIO;
 			goto out;
 		}
-		/* Past the image the BAR reads as 0xff. */
+		/*
+		 * Past the image the BAR reads as 0xff.  At most dword
+		 * accesses, as upstream: some devices (X710) raise AER on a
+		 * qword read of their ROM.
+		 */
 		hole_start = rom_size;
 		hole_end = U64_MAX;
 		vpt_pci_do_io(io, off, kbuf, count, hole_start, hole_end,
-			      true, false);
+			      false, false);
 		pci_unmap_rom(pdev, io);
 		mutex_unlock(&vpci->bar_lock);
 	} else {
@@ -277,8 +283,10 @@ out:
  * @ppos: file position: region index and offset
  * @iswrite: write rather than read (never for the ROM)
  *
- * As upstream: an offset at or past the end of the region fails with
- * -EINVAL, an access running past the end is shortened to it.
+ * As upstream: a BAR or ROM with no assigned start (its resource starts at
+ * 0) and an offset at or past the end of the region fail with -EINVAL, an
+ * access running past the end is shortened to it.  An unassigned ROM is
+ * never enabled at bus address 0 nor mapped.
  *
  * Return: bytes transferred or a negative errno.
  */
@@ -292,7 +300,7 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 	u8 small[64], *kbuf = small;
 	int ret = 0;
 
-	if (!len || off >= len)
+	if (!len || !pci_resource_start(vpci->pdev, bar) || off >= len)
 		return -EINVAL;
 	count = min_t(u64, count, len - off);
 	if (!count)
@@ -332,7 +340,8 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
  * vpt_pci_rom_size() - the size to report for the ROM region
  * @vpci: the device
  *
- * Return: the ROM BAR's size if it holds a valid ROM image, else 0.
+ * Return: the ROM BAR's size if it is assigned and holds a valid ROM
+ * image, else 0.
  * Reading the image needs memory decoding: it is switched on in the
  * hardware for the check if the user has it off.
  */
@@ -344,22 +353,21 @@ size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
 	size_t size;
 	u16 cmd;
 
-	if (!len)
+	/* Unassigned: pci_map_rom() would enable and map bus address 0. */
+	if (!len || !pci_resource_start(pdev, PCI_ROM_RESOURCE))
 		return 0;
 
 	down_write(&vpci->memory_lock);
 	mutex_lock(&vpci->bar_lock);
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      cmd | PCI_COMMAND_MEMORY);
+	/* Only the memory bit is put back: DisINTx may change meanwhile. */
+	cmd = vpt_pci_hw_command_update(vpci, 0, PCI_COMMAND_MEMORY);
 	io = pci_map_rom(pdev, &size);
 	if (io)
 		pci_unmap_rom(pdev, io);
 	else
 		len = 0;
 	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+		vpt_pci_hw_command_update(vpci, PCI_COMMAND_MEMORY, 0);
 	mutex_unlock(&vpci->bar_lock);
 	up_write(&vpci->memory_lock);
 	return len;

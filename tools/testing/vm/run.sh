@@ -116,6 +116,12 @@ if [ -z "$KO" ]; then
 	make -s -C "$TOP/tools/vptctl" >&2
 fi
 cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
+# Test-only module, built against the guest's kernel even with --ko, in
+# this run's own copy: make check runs VMs of two kernels at a time.
+rm -rf "$OUT/fakedev"
+cp -r "$TOP/tools/testing/selftests/vpt/vpt_fakedev" "$OUT/fakedev"
+make -s -C "$KDIR" M="$OUT/fakedev" modules >&2
+cp "$OUT/fakedev/vpt_fakedev.ko" "$ROOT/tests/"
 
 # The kernel's own vfio-pci and what it depends on, in load order.
 mkdir -p "$ROOT/kmod"

@@ -65,40 +65,19 @@
 
 /* --- helpers ------------------------------------------------------------- */
 
-static int set_irqs(int dev, uint32_t index, uint32_t flags, uint32_t start,
-		    uint32_t count, const void *data, size_t len)
-{
-	size_t sz = sizeof(struct vfio_irq_set) + len;
-	struct vfio_irq_set *s = calloc(1, sz);
-	int ret;
-
-	if (!s)
-		return -ENOMEM;
-	s->argsz = sz;
-	s->flags = flags;
-	s->index = index;
-	s->start = start;
-	s->count = count;
-	if (len)
-		memcpy(s->data, data, len);
-	ret = ioctl(dev, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
-	free(s);
-	return ret;
-}
-
 static int set_fds(int dev, uint32_t index, uint32_t start, uint32_t count,
 		   const int32_t *fds)
 {
-	return set_irqs(dev, index, VFIO_IRQ_SET_DATA_EVENTFD |
-			VFIO_IRQ_SET_ACTION_TRIGGER, start, count, fds,
-			count * sizeof(*fds));
+	return vpt_set_irqs(dev, index, VFIO_IRQ_SET_DATA_EVENTFD |
+			    VFIO_IRQ_SET_ACTION_TRIGGER, start, count, fds,
+			    count * sizeof(*fds));
 }
 
 static int set_none(int dev, uint32_t index, uint32_t action, uint32_t start,
 		    uint32_t count)
 {
-	return set_irqs(dev, index, VFIO_IRQ_SET_DATA_NONE | action, start,
-			count, NULL, 0);
+	return vpt_set_irqs(dev, index, VFIO_IRQ_SET_DATA_NONE | action, start,
+			    count, NULL, 0);
 }
 
 static int disable_irqs(int dev, uint32_t index)
@@ -416,15 +395,15 @@ TEST_F(edu, intx_mask_action_holds_interrupt)
 
 	ASSERT_EQ(0, set_fds(self->d.device, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
 			     &fd));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_MASK,
-			      0, 1, &one, 1));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_MASK,
+				  0, 1, &one, 1));
 	ASSERT_EQ(0, bar0_wr(self->d.device, EDU_IRQ_RAISE, 0x1));
 	EXPECT_TRUE(cfg16(self->d.device, PCI_STATUS) & PCI_STATUS_INTERRUPT);
 	EXPECT_EQ(0U, efd_take(self->efd));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL |
-			      VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &one, 1));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL |
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &one, 1));
 	EXPECT_EQ(1U, efd_wait(self->efd));
 	ASSERT_EQ(0, bar0_wr(self->d.device, EDU_IRQ_ACK, 0x1));
 	ASSERT_EQ(0, disable_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX));
@@ -456,12 +435,12 @@ TEST_F(edu, intx_unmask_eventfd_unmasks)
 	ASSERT_LE(0, ufd);
 	ASSERT_EQ(0, set_fds(self->d.device, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
 			     &fd));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_EVENTFD |
-			      VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
-	EXPECT_EQ(-EBUSY, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-				   VFIO_IRQ_SET_DATA_EVENTFD |
-				   VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
+	EXPECT_EQ(-EBUSY, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD |
+				       VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
 
 	ASSERT_EQ(0, bar0_wr(self->d.device, EDU_IRQ_RAISE, 0x1));
 	ASSERT_EQ(1U, efd_wait(self->efd));
@@ -481,9 +460,9 @@ TEST_F(edu, intx_unmask_eventfd_unmasks)
 	ASSERT_EQ(0, bar0_wr(self->d.device, EDU_IRQ_ACK, 0x4));
 
 	fd = -1;
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_EVENTFD |
-			      VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &fd, 4));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &fd, 4));
 	ASSERT_EQ(0, disable_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX));
 	close(ufd);
 }
@@ -499,9 +478,9 @@ TEST_F(edu, intx_software_trigger_and_trigger_swap)
 	ASSERT_EQ(0, set_none(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
 			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
 	EXPECT_EQ(1U, efd_take(self->efd));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, b, 1));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, b, 1));
 	EXPECT_EQ(1U, efd_take(self->efd));
 
 	/* A new eventfd while enabled replaces the old one. */
@@ -697,19 +676,19 @@ TEST_F(err, flag_combinations_rejected)
 	uint8_t b[2] = { 1, 1 };
 
 	/* Two data types. */
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_DATA_NONE |
-				    VFIO_IRQ_SET_DATA_BOOL |
-				    VFIO_IRQ_SET_ACTION_TRIGGER, 0, 2, b, 2));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_DATA_NONE |
+					VFIO_IRQ_SET_DATA_BOOL |
+					VFIO_IRQ_SET_ACTION_TRIGGER, 0, 2, b, 2));
 	/* No data type at all. */
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_ACTION_TRIGGER, 0, 2, NULL,
-				    0));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_ACTION_TRIGGER, 0, 2, NULL,
+					0));
 	/* An unknown flag. */
-	EXPECT_EQ(-EINVAL, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				    VFIO_IRQ_SET_DATA_NONE |
-				    VFIO_IRQ_SET_ACTION_TRIGGER | (1U << 12),
-				    0, 2, NULL, 0));
+	EXPECT_EQ(-EINVAL, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+					VFIO_IRQ_SET_DATA_NONE |
+					VFIO_IRQ_SET_ACTION_TRIGGER | (1U << 12),
+					0, 2, NULL, 0));
 	/* Two actions, and actions MSI-X does not have. */
 	EXPECT_EQ(-ENOTTY, set_none(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
 				    VFIO_IRQ_SET_ACTION_MASK |
@@ -848,10 +827,10 @@ TEST_F(msix, software_triggers_land_on_their_vector)
 		EXPECT_EQ(i == 2 ? 1U : 0U, efd_take(self->efd[i]))
 			TH_LOG("vector %d", i);
 
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, NVEC, bools,
-			      NVEC));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, NVEC, bools,
+				  NVEC));
 	for (i = 0; i < NVEC; i++)
 		EXPECT_EQ((uint64_t)bools[i], efd_take(self->efd[i]))
 			TH_LOG("vector %d", i);
@@ -939,9 +918,9 @@ TEST_F(msix, err_and_req_eventfds_loop_back)
 	ASSERT_EQ(0, set_fds(self->d.device, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &fd));
 	ASSERT_EQ(0, set_none(self->d.device, VFIO_PCI_ERR_IRQ_INDEX,
 			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_REQ_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &one, 1));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_REQ_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &one, 1));
 	EXPECT_EQ(1U, efd_take(self->efd[0]));
 	EXPECT_EQ(1U, efd_take(self->efd[1]));
 	/* DATA_NONE with count 0 unregisters; then there is nothing to drop. */
@@ -949,9 +928,9 @@ TEST_F(msix, err_and_req_eventfds_loop_back)
 			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0));
 	EXPECT_EQ(-EINVAL, set_none(self->d.device, VFIO_PCI_REQ_IRQ_INDEX,
 				    VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0));
-	ASSERT_EQ(0, set_irqs(self->d.device, VFIO_PCI_REQ_IRQ_INDEX,
-			      VFIO_IRQ_SET_DATA_BOOL |
-			      VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &one, 1));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_REQ_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_BOOL |
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &one, 1));
 	EXPECT_EQ(0U, efd_take(self->efd[1]));
 	/* Not an interrupt handler: nothing in /proc/interrupts. */
 	EXPECT_EQ(0, handlers_of(VPT_NVME_BDF));

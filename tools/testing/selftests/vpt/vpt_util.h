@@ -499,6 +499,32 @@ static inline int vpt_unmap(int container, uint64_t iova, uint64_t size,
 }
 
 /*
+ * VFIO_DEVICE_SET_IRQS with @flags, @start, @count and @len bytes of
+ * payload @data.  0 or -errno.
+ */
+static inline int vpt_set_irqs(int device, uint32_t index, uint32_t flags,
+			       uint32_t start, uint32_t count,
+			       const void *data, size_t len)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + len;
+	struct vfio_irq_set *s = calloc(1, sz);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = sz;
+	s->flags = flags;
+	s->index = index;
+	s->start = start;
+	s->count = count;
+	if (len)
+		memcpy(s->data, data, len);
+	ret = ioctl(device, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+	free(s);
+	return ret;
+}
+
+/*
  * VFIO_DEVICE_SET_IRQS ACTION_TRIGGER of vector 0 of @index with eventfd
  * @efd; with @efd < 0, DATA_NONE and count 0: disable the index.
  * 0 or -errno.
