@@ -120,7 +120,7 @@ cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
 # this run's own copy: make check runs VMs of two kernels at a time.
 rm -rf "$OUT/fakedev"
 cp -r "$TOP/tools/testing/selftests/vpt/vpt_fakedev" "$OUT/fakedev"
-make -s -C "$KDIR" M="$OUT/fakedev" modules >&2
+"$TOP/tools/kbuild.sh" "$KDIR" -s M="$OUT/fakedev" modules >&2
 cp "$OUT/fakedev/vpt_fakedev.ko" "$ROOT/tests/"
 
 # The kernel's own vfio-pci and what it depends on, in load order.
