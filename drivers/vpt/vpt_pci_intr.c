@@ -70,6 +70,7 @@ struct vpt_pci_unmaskfd {
 	wait_queue_entry_t wait;
 	poll_table pt;
 	struct work_struct signal;
+	bool closed;	/* the user closed the eventfd (EPOLLHUP) */
 };
 
 static bool vpt_pci_intr_is(struct vpt_pci_device *vpci, u32 type)
@@ -273,7 +274,15 @@ static int vpt_pci_unmaskfd_wakeup(wait_queue_entry_t *wait,
 						  wait);
 	u64 cnt;
 
-	/* EPOLLHUP needs nothing: our reference keeps the context alive. */
+	/*
+	 * EPOLLHUP: the user closed the eventfd, which is how QEMU removes
+	 * it (upstream's virqfd goes away then).  Our reference keeps the
+	 * context alive; note it, so that registering another one replaces
+	 * this one instead of failing -EBUSY.  The close has set this by
+	 * the time it returns to the user.
+	 */
+	if (key_to_poll(key) & EPOLLHUP)
+		WRITE_ONCE(u->closed, true);
 	if (key_to_poll(key) & EPOLLIN) {
 		eventfd_ctx_do_read(u->eventfd, &cnt);
 		if (vpt_pci_intx_unmask_irqlock(u->vpci))
@@ -310,7 +319,8 @@ static void vpt_pci_unmaskfd_disable(struct vpt_pci_device *vpci)
 
 /*
  * Register @fd as the unmask eventfd: each signal unmasks INTx as
- * ACTION_UNMASK does.  -EBUSY if one is registered, as upstream.
+ * ACTION_UNMASK does.  -EBUSY if one is registered, as upstream; one
+ * whose eventfd the user has closed is no longer, as upstream.
  */
 static int vpt_pci_unmaskfd_enable(struct vpt_pci_device *vpci, s32 fd)
 {
@@ -322,8 +332,9 @@ static int vpt_pci_unmaskfd_enable(struct vpt_pci_device *vpci, s32 fd)
 
 	lockdep_assert_held(&vpci->intr_lock);
 
-	if (vpci->unmaskfd)
+	if (vpci->unmaskfd && !READ_ONCE(vpci->unmaskfd->closed))
 		return -EBUSY;
+	vpt_pci_unmaskfd_disable(vpci);
 	file = fget(fd);
 	if (!file)
 		return -EBADF;

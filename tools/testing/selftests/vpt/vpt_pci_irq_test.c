@@ -467,6 +467,35 @@ TEST_F(edu, intx_unmask_eventfd_unmasks)
 	close(ufd);
 }
 
+/*
+ * Closing the unmask eventfd removes it, as upstream's virqfd: QEMU
+ * "cleans up the kernel side" of KVM's resample fd that way, and then
+ * registers a new one each time it sets INTx up again.
+ */
+TEST_F(edu, intx_unmask_eventfd_closed_is_replaced)
+{
+	int32_t fd = self->efd, ufd = new_efd();
+
+	ASSERT_LE(0, ufd);
+	ASSERT_EQ(0, set_fds(self->d.device, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			     &fd));
+	ASSERT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
+	close(ufd);
+	ufd = new_efd();
+	ASSERT_LE(0, ufd);
+	EXPECT_EQ(0, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
+	/* The new one is registered: a third is refused. */
+	EXPECT_EQ(-EBUSY, vpt_set_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD |
+				       VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd, 4));
+	ASSERT_EQ(0, disable_irqs(self->d.device, VFIO_PCI_INTX_IRQ_INDEX));
+	close(ufd);
+}
+
 TEST_F(edu, intx_software_trigger_and_trigger_swap)
 {
 	int32_t fd = self->efd, fd2 = new_efd();
