@@ -9,6 +9,9 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 DEPS := $(TOP)/tools/deps.sh
 KVER ?=
+# The flavour: vpt (vpt.ko, vpt-pci.ko, beside the in-tree vfio) or vfio
+# (vfio.ko, vfio-pci.ko: in its place).  See drivers/vpt/Kbuild.
+VPT_AS ?= vpt
 
 ifeq ($(KVER),)
 KDIR ?= $(wildcard /lib/modules/$(shell uname -r)/build)
@@ -22,7 +25,7 @@ endif
 all: modules
 
 modules:
-	$(TOP)/tools/kbuild.sh $(KDIR) M=$(TOP) W=$(W) C=$(C) modules
+	$(TOP)/tools/kbuild.sh $(KDIR) M=$(TOP) W=$(W) C=$(C) VPT_AS=$(VPT_AS) modules
 
 clean:
 	-$(TOP)/tools/kbuild.sh $(KDIR) M=$(TOP) clean
@@ -40,7 +43,7 @@ selftests:
 PREFIX ?= /usr
 VPT_GROUP ?= vfio
 INSTALL_ENV = KDIR=$(KDIR) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
-	      VPT_GROUP=$(VPT_GROUP)
+	      VPT_GROUP=$(VPT_GROUP) VPT_AS=$(VPT_AS)
 
 install:
 	$(INSTALL_ENV) $(TOP)/tools/install.sh install

@@ -21,8 +21,9 @@ APT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 HOST_PKGS="qemu-system-x86 seabios ipxe-qemu busybox-static cpio kmod dwarves sparse gcc make \
 	xz-utils zstd libc6-dev"
 # The VFIO clients run in the test VM (run.sh --clients) from this machine's
-# root: dpdk-testpmd ships in dpdk-dev, its virtio PMD apart.
-HOST_PKGS="$HOST_PKGS dpdk-dev librte-net-virtio23"
+# root: dpdk-testpmd ships in dpdk-dev, its virtio PMD apart, and
+# dpdk-devbind.py in dpdk.
+HOST_PKGS="$HOST_PKGS dpdk-dev librte-net-virtio23 dpdk"
 # dkms checks `make install-dkms` for the gcc-12 kernels (check-dkms.sh);
 # debootstrap makes the Debian 13 build root.
 HOST_PKGS="$HOST_PKGS dkms debootstrap"

@@ -15,6 +15,10 @@
 #   DESTDIR    staging root         (empty: the live system)
 #   PREFIX     for vptctl           (/usr: vptctl in $PREFIX/sbin)
 #   VPT_GROUP  group allowed to open the group nodes (vfio; e.g. kvm)
+#   VPT_AS     the flavour: vpt (vpt.ko, vpt-pci.ko under extra/, beside
+#              the in-tree vfio) or vfio (vfio.ko, vfio-pci.ko under
+#              updates/, which depmod prefers to the in-tree modules of
+#              the same names: modprobe vfio-pci then loads vpt)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +26,13 @@ DESTDIR=${DESTDIR:-}
 KDIR=${KDIR:-/lib/modules/$(uname -r)/build}
 PREFIX=${PREFIX:-/usr}
 VPT_GROUP=${VPT_GROUP:-vfio}
+VPT_AS=${VPT_AS:-vpt}
+case $VPT_AS in
+vpt)	MODS="vpt vpt-pci" MOD_DIR=extra PKG=vpt ;;
+vfio)	MODS="vfio vfio-pci" MOD_DIR=updates PKG=vpt-vfio ;;
+*)	echo "install: VPT_AS must be vpt or vfio" >&2; exit 2 ;;
+esac
+PCI_MOD=${MODS#* }
 RULES=etc/udev/rules.d/70-vpt.rules
 HEADER=usr/include/linux/vpt.h
 VPTCTL=${PREFIX#/}/sbin/vptctl
@@ -88,9 +99,10 @@ staged_depmod() {
 
 do_install() {
 	kver=$(kernel_release)
-	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" modules
+	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" VPT_AS="$VPT_AS" modules
 	[ -z "$DESTDIR" ] || mkdir -p "$DESTDIR"
-	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" INSTALL_MOD_DIR=extra \
+	"$TOP/tools/kbuild.sh" "$KDIR" M="$TOP" VPT_AS="$VPT_AS" \
+		INSTALL_MOD_DIR="$MOD_DIR" \
 		INSTALL_MOD_PATH="$DESTDIR" $(sign_opt) modules_install
 	# kbuild's own depmod step needs System.map, which headers lack.
 	if live; then
@@ -110,14 +122,14 @@ do_install() {
 		>"$DESTDIR/$RULES"
 	chmod 0644 "$DESTDIR/$RULES"
 	reload_udev
-	echo "install: vpt for $kver installed; load with: modprobe vpt-pci"
+	echo "install: vpt ($MODS) for $kver installed; load with: modprobe $PCI_MOD"
 }
 
 do_uninstall() {
 	kver=$(kernel_release)
-	mods=$DESTDIR/lib/modules/$kver/extra/drivers/vpt
-	rm -f "$mods/vpt.ko"* "$mods/vpt-pci.ko"* \
-	      "$DESTDIR/$HEADER" "$DESTDIR/$VPTCTL" "$DESTDIR/$RULES"
+	mods=$DESTDIR/lib/modules/$kver/$MOD_DIR/drivers/vpt
+	for m in $MODS; do rm -f "$mods/$m.ko"*; done
+	rm -f "$DESTDIR/$HEADER" "$DESTDIR/$VPTCTL" "$DESTDIR/$RULES"
 	rmdir -p "$mods" 2>/dev/null || true
 	if live; then
 		depmod -a "$kver"
@@ -128,23 +140,31 @@ do_uninstall() {
 # Only what the module build needs goes to /usr/src: not tools/ or out/.
 do_dkms() {
 	[ -n "$VERSION" ] || die "no PACKAGE_VERSION in dkms.conf"
-	src=$DESTDIR/usr/src/vpt-$VERSION
+	src=$DESTDIR/usr/src/$PKG-$VERSION
 	rm -rf "$src"
 	mkdir -p "$src"
 	(cd "$TOP" && cp -R --parents dkms.conf Kbuild drivers/vpt \
 		include/uapi/linux/vpt.h "$src/")
+	# The identity flavour is a package of its own, so both can be had.
+	[ "$VPT_AS" = vpt ] ||
+		sed -i -e 's/^PACKAGE_NAME="vpt"/PACKAGE_NAME="vpt-vfio"/' \
+		    -e 's/ modules"$/ VPT_AS=vfio modules"/' \
+		    -e 's/^\(BUILT_MODULE_NAME\[0\]\)="vpt"/\1="vfio"/' \
+		    -e 's/^\(BUILT_MODULE_NAME\[1\]\)="vpt-pci"/\1="vfio-pci"/' \
+		    -e 's|^\(DEST_MODULE_LOCATION\[[01]\]\)="/extra"|\1="/updates"|' \
+		    "$src/dkms.conf"
 	find "$src" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' \
 		-o -name '.*.cmd' -o -name modules.order \
 		-o -name Module.symvers \) -exec rm -f {} +
 	live || return 0
 	command -v dkms >/dev/null || die "dkms is not installed (apt-get install dkms)"
 	# A re-install replaces the version dkms already knows.
-	if [ -n "$(dkms status "vpt/$VERSION")" ]; then
-		dkms remove "vpt/$VERSION" --all
+	if [ -n "$(dkms status "$PKG/$VERSION")" ]; then
+		dkms remove "$PKG/$VERSION" --all
 	fi
-	dkms add "vpt/$VERSION"
-	dkms build "vpt/$VERSION"
-	dkms install "vpt/$VERSION"
+	dkms add "$PKG/$VERSION"
+	dkms build "$PKG/$VERSION"
+	dkms install "$PKG/$VERSION"
 }
 
 case ${1:-install} in

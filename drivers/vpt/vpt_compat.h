@@ -238,6 +238,20 @@ static inline bool vpt_pci_offers_err_irq(struct pci_dev *pdev)
 #endif
 }
 
+/*
+ * Whether the IOMMU in front of @dev can block its no-snoop DMA, so that
+ * a domain vpt attaches enforces cache coherency.  6.2 gave the question
+ * its own capability; before, IOMMU_CAP_CACHE_COHERENCY asked it.
+ */
+static inline bool vpt_dev_enforces_coherency(struct device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+#else
+	return device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY);
+#endif
+}
+
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

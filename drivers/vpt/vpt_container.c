@@ -204,7 +204,7 @@ struct vpt_container *vpt_container_from_file(struct file *file)
 }
 
 static struct miscdevice vpt_container_misc = {
-	.minor	= MISC_DYNAMIC_MINOR,
+	.minor	= VPT_CONTAINER_MINOR,
 	.name	= "vpt",
 	.fops	= &vpt_container_fops,
 	.mode	= 0666,

@@ -292,6 +292,17 @@ static const struct file_operations vpt_group_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
+/**
+ * vpt_group_from_file() - the group behind a file, if it is a group fd
+ * @file: any file; the caller holds a reference to it.
+ *
+ * Return: the group, valid while @file is held, or NULL.
+ */
+struct vpt_group *vpt_group_from_file(struct file *file)
+{
+	return file->f_op == &vpt_group_fops ? file->private_data : NULL;
+}
+
 static struct vpt_group *vpt_group_create(struct iommu_group *iommu_group)
 {
 	struct vpt_group *group;

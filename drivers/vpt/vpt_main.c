@@ -4,6 +4,7 @@
  *
  * Module parameters and the order in which the layers come up.
  */
+#include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -58,5 +59,10 @@ static void __exit vpt_exit(void)
 module_init(vpt_init);
 module_exit(vpt_exit);
 
+#ifdef VPT_AS_VFIO
+/* As upstream's vfio.ko: opening /dev/vfio/vfio loads the module. */
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vpt: VFIO-compatible containers, groups and type1v2 IOMMU backend");

@@ -376,7 +376,7 @@ static void vpt_pci_request(struct vpt_device *vdev, unsigned int count)
 }
 
 static const struct vpt_device_ops vpt_pci_ops = {
-	.name = "vpt-pci",
+	.name = VPT_PCI_DRIVER_NAME,
 	.open_device = vpt_pci_open_device,
 	.close_device = vpt_pci_close_device,
 	.read = vpt_pci_read,
@@ -488,7 +488,7 @@ static const struct pci_error_handlers vpt_pci_err_handlers = {
 };
 
 static struct pci_driver vpt_pci_driver = {
-	.name = "vpt-pci",
+	.name = VPT_PCI_DRIVER_NAME,
 	.id_table = NULL,	/* driver_override or new_id only */
 	.probe = vpt_pci_probe,
 	.remove = vpt_pci_remove,

@@ -63,6 +63,8 @@ struct vpt_pci_irq_ctx {
  * @pt: poll table used to add @wait
  * @signal: signals the trigger when an unmask found an interrupt pending
  *          (not from the callback: the trigger may be this very eventfd)
+ * @closed: the user closed the eventfd (EPOLLHUP): the next registration
+ *          replaces this one
  */
 struct vpt_pci_unmaskfd {
 	struct vpt_pci_device *vpci;
@@ -70,7 +72,7 @@ struct vpt_pci_unmaskfd {
 	wait_queue_entry_t wait;
 	poll_table pt;
 	struct work_struct signal;
-	bool closed;	/* the user closed the eventfd (EPOLLHUP) */
+	bool closed;
 };
 
 static bool vpt_pci_intr_is(struct vpt_pci_device *vpci, u32 type)

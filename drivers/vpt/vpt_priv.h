@@ -74,6 +74,9 @@ struct vpt_container {
  *             group then owns the IOMMU group's DMA.
  * @container_entry: link in @container->group_list, under the
  *                   container's lock.
+ * @kvm: the KVM instance KVM's VFIO device last gave the group fd
+ *       (vfio_file_set_kvm(), identity flavour), or NULL.  An opaque
+ *       cookie: vpt takes no reference and never dereferences it.
  */
 struct vpt_group {
 	struct device dev;
@@ -89,7 +92,20 @@ struct vpt_group {
 	unsigned int device_fds;
 	struct vpt_container *container;
 	struct list_head container_entry;
+	struct kvm *kvm;
 };
+
+/*
+ * The container node's misc minor: the identity flavour (VPT_AS=vfio)
+ * takes upstream's VFIO_MINOR, so that /dev/vfio/vfio is the node and
+ * the module aliases tools expect (char-major-10-196, devname:vfio/vfio)
+ * load it; the default flavour takes any, beside the in-tree vfio.
+ */
+#ifdef VPT_AS_VFIO
+#define VPT_CONTAINER_MINOR	VFIO_MINOR
+#else
+#define VPT_CONTAINER_MINOR	MISC_DYNAMIC_MINOR
+#endif
 
 /* vpt_container.c */
 int vpt_container_init(void);
@@ -107,7 +123,16 @@ int vpt_group_add_device(struct vpt_device *vdev);
 void vpt_group_remove_device(struct vpt_device *vdev);
 void vpt_group_device_closed(struct vpt_group *group);
 void vpt_group_revoke_if_empty(struct vpt_group *group);
+struct vpt_group *vpt_group_from_file(struct file *file);
 void vpt_group_put_device_ref(struct vpt_device *vdev);
+
+/*
+ * vpt_kvm.c (VPT_AS=vfio): VFIO's file helpers for KVM.  Not every
+ * kernel's <linux/vfio.h> declares these two; the prototypes are the
+ * same everywhere.
+ */
+bool vfio_file_is_valid(struct file *file);
+bool vfio_file_is_group(struct file *file);
 
 /* vpt_device.c */
 struct file *vpt_device_open_file(struct vpt_device *vdev);

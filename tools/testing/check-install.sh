@@ -16,6 +16,14 @@ set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 KVER=${1:-6.1}
+# The flavour: vpt under extra/, or the identity one (vfio) under updates/
+# with upstream's module names and aliases.
+VPT_AS=${2:-vpt}
+case $VPT_AS in
+vpt)	CORE=vpt PCI=vpt-pci DIR=extra ;;
+vfio)	CORE=vfio PCI=vfio-pci DIR=updates ;;
+*)	echo "usage: $0 [KERNEL [vpt|vfio]]" >&2; exit 2 ;;
+esac
 GROUP=vpt-check
 D=$(mktemp -d /tmp/vpt-install.XXXXXX)
 trap 'rm -rf "$D"' EXIT
@@ -27,7 +35,7 @@ problem() {
 }
 
 make -C "$TOP" KVER="$KVER" DESTDIR="$D/root" VPT_GROUP="$GROUP" \
-	install >"$D/install.log" 2>&1 ||
+	VPT_AS="$VPT_AS" install >"$D/install.log" 2>&1 ||
 	{ tail -20 "$D/install.log"; problem "make install failed"; }
 R=$D/root
 set -- "$R"/lib/modules/*
@@ -35,23 +43,31 @@ kver=${1##*/}
 M=$R/lib/modules/$kver
 
 # Modules, and depmod's view of them.
-for m in vpt vpt-pci; do
-	ls "$M/extra/drivers/vpt/$m.ko"* >/dev/null 2>&1 ||
-		problem "no $m.ko under $M/extra"
+for m in $CORE $PCI; do
+	ls "$M/$DIR/drivers/vpt/$m.ko"* >/dev/null 2>&1 ||
+		problem "no $m.ko under $M/$DIR"
 done
-grep -q '^extra/drivers/vpt/vpt-pci\.ko[^:]*: extra/drivers/vpt/vpt\.ko' \
+grep -q "^$DIR/drivers/vpt/$PCI\.ko[^:]*: $DIR/drivers/vpt/$CORE\.ko" \
 	"$M/modules.dep" 2>/dev/null ||
-	problem "modules.dep does not say vpt-pci needs vpt"
+	problem "modules.dep does not say $PCI needs $CORE"
+# The identity flavour: what finds VFIO by name finds it.
+if [ "$VPT_AS" = vfio ]; then
+	modinfo -b "$R" -k "$kver" -F alias vfio 2>/dev/null |
+		grep -qx 'devname:vfio/vfio' ||
+		problem "vfio.ko has no devname:vfio/vfio alias"
+	modinfo -b "$R" -k "$kver" -F name vfio-pci 2>/dev/null |
+		grep -qx vfio_pci || problem "vfio-pci.ko is not module vfio_pci"
+fi
 
 # modinfo: "name:desc (type)" when described, "name:type" when not.
-for m in vpt vpt-pci; do
+for m in $CORE $PCI; do
 	modinfo -b "$R" -k "$kver" "$m" >"$D/modinfo" 2>&1 ||
 		problem "modinfo $m: $(head -1 "$D/modinfo")"
 	grep '^parm:' "$D/modinfo" | grep -vE '^parm: *[A-Za-z0-9_]+:.+ \([^)]*\)$' |
 		while read -r line; do
 			echo "install: $m: no description: $line"
 		done | grep . && bad=$((bad + 1))
-	[ $m = vpt ] || continue
+	[ $m = $CORE ] || continue
 	for p in node_dir dma_entry_limit allow_unsafe_interrupts; do
 		grep -Eq "^parm: *$p:.+ \\([^)]*\\)\$" "$D/modinfo" ||
 			problem "modinfo vpt shows no described parameter $p"
@@ -85,14 +101,14 @@ else
 fi
 
 # Uninstall takes it all away again.
-make -C "$TOP" KVER="$KVER" DESTDIR="$R" uninstall >>"$D/install.log" 2>&1 ||
+make -C "$TOP" KVER="$KVER" DESTDIR="$R" VPT_AS="$VPT_AS" uninstall >>"$D/install.log" 2>&1 ||
 	problem "make uninstall failed"
-left=$(find "$R" -type f \( -name 'vpt*.ko*' -o -name vpt.h \
+left=$(find "$R" -type f \( -name "$CORE*.ko*" -o -name vpt.h \
 	-o -name vptctl -o -name 70-vpt.rules \) 2>/dev/null)
 [ -z "$left" ] || problem "left after uninstall: $left"
 
 if [ $bad -eq 0 ]; then
-	echo "install: ok ($kver: modules, modinfo parameters, header, vptctl, udev rule, uninstall)"
+	echo "install: ok ($kver VPT_AS=$VPT_AS: modules, modinfo parameters, header, vptctl, udev rule, uninstall)"
 else
 	echo "install: $bad problems"
 fi

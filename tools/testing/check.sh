@@ -9,7 +9,9 @@
 # with dkms itself, DKMS for every kernel; then run the kselftests in the
 # VM matrix (see RUNS below), plus, on 6.1 and on the newest kernel: one
 # short smoke pass of the benchmark (counted as one test), one run of
-# unmodified VFIO clients (QEMU, DPDK; tools/testing/clients), one run
+# unmodified VFIO clients (QEMU under KVM, dpdk-devbind, DPDK;
+# tools/testing/clients) on the identity flavour and one on the in-tree
+# vfio, one run
 # without interrupt remapping and one QMP hot-unplug.  The last line
 # totals the kselftest results of every VM run:
 # "N passed, N failed, N skipped".  VPT_RUNS="6.1:39 deb13-bpo:clients"
@@ -26,9 +28,11 @@ eval "$deps"
 # The VM runs, KERNEL:WHAT, WHAT an IOMMU width or a special run: the
 # suite on Debian 12's 6.1 at both widths, 6.12 (bookworm-backports) at
 # 48, Debian 13's 6.12 at 39 and the newest Debian 13 backport at both;
-# the special runs on 6.1 and on the newest kernel.
+# the special runs on 6.1 and on the newest kernel.  "clients" runs the
+# unmodified clients (QEMU under KVM, dpdk-devbind, DPDK) on the identity
+# flavour, "clients-vfio" the same on the in-tree stack, for parity.
 NEWEST=${KERNELS##* }
-SPECIAL="smoke clients nointremap hotplug"
+SPECIAL="smoke clients clients-vfio nointremap hotplug"
 RUNS=${VPT_RUNS:-"6.1:39 6.1:48 6.12:48 deb13:39 $NEWEST:39 $NEWEST:48
 	$(for w in $SPECIAL; do printf '6.1:%s %s:%s ' "$w" "$NEWEST" "$w"; done)"}
 mkdir -p out
@@ -43,21 +47,27 @@ kvar() { # kvar KEY KERNEL: that deps.sh value of the kernel
 
 # 1. Warning-free builds (W=1, sparse) against every kernel, each with its
 #    own compiler, kept per kernel for the VM runs.
+#    Both flavours: vpt (KO/<kernel>) and the identity one, vfio
+#    (KO/<kernel>-vfio).
 for k in $KERNELS; do
 	kdir=$(kvar KDIR "$k")
-	tools/kbuild.sh "$kdir" -s M="$TOP" clean >/dev/null 2>&1
-	log=out/build-$k.log
-	tools/kbuild.sh "$kdir" M="$TOP" W=1 C=1 modules >"$log" 2>&1
-	rc=$?
-	warn=$(grep -cE 'warning:|error:|C=1 specified' "$log")
-	checked=$(grep -c ' CHECK ' "$log")
-	echo "build $(kvar REL "$k") ($(tools/kbuild.sh --cc "$kdir") gcc) W=1 C=1: exit $rc, $warn warnings, $checked files through sparse"
-	grep -E 'warning:|error:|C=1 specified' "$log" | head -20
-	if [ $rc -ne 0 ] || [ "$warn" -ne 0 ] || [ "$checked" -eq 0 ]; then
-		problems="$problems build-$k"
-	fi
-	mkdir -p "$KO/$k"
-	cp drivers/vpt/vpt.ko drivers/vpt/vpt-pci.ko "$KO/$k/" 2>/dev/null
+	for as in vpt vfio; do
+		tools/kbuild.sh "$kdir" -s M="$TOP" clean >/dev/null 2>&1
+		log=out/build-$k-$as.log
+		tools/kbuild.sh "$kdir" M="$TOP" W=1 C=1 VPT_AS=$as modules \
+			>"$log" 2>&1
+		rc=$?
+		warn=$(grep -cE 'warning:|error:|C=1 specified' "$log")
+		checked=$(grep -c ' CHECK ' "$log")
+		echo "build $(kvar REL "$k") VPT_AS=$as ($(tools/kbuild.sh --cc "$kdir") gcc) W=1 C=1: exit $rc, $warn warnings, $checked files through sparse"
+		grep -E 'warning:|error:|C=1 specified' "$log" | head -20
+		if [ $rc -ne 0 ] || [ "$warn" -ne 0 ] || [ "$checked" -eq 0 ]; then
+			problems="$problems build-$k-$as"
+		fi
+		d=$KO/$k$([ $as = vpt ] || echo "-$as")
+		mkdir -p "$d"
+		cp drivers/vpt/*.ko "$d/" 2>/dev/null
+	done
 	tools/kbuild.sh "$kdir" -s M="$TOP" clean >/dev/null 2>&1
 done
 
@@ -98,12 +108,15 @@ make -s -C tools/vptctl >>out/selftests.log 2>&1 ||
 #     or fail line each.
 install_pass=0
 for k in 6.1 "$NEWEST"; do
-	if tools/testing/check-install.sh "$k" >"out/install-$k.log" 2>&1; then
-		install_pass=$((install_pass + 1))
-	else
-		problems="$problems install-$k"
-	fi
-	grep '^install: ' "out/install-$k.log"
+	for as in vpt vfio; do
+		log=out/install-$k-$as.log
+		if tools/testing/check-install.sh "$k" $as >"$log" 2>&1; then
+			install_pass=$((install_pass + 1))
+		else
+			problems="$problems install-$k-$as"
+		fi
+		grep '^install: ' "$log"
+	done
 done
 tools/testing/check-dkms.sh $KERNELS >out/dkms.log 2>&1 ||
 	problems="$problems dkms"
@@ -115,8 +128,13 @@ runs=$RUNS
 run_one() {
 	k=${1%%:*} aw=${1#*:}
 	if [ "$aw" = clients ]; then
-		tools/testing/vm/run.sh --clients --kver "$k" --aw 39 \
-			--ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
+		tools/testing/vm/run.sh --clients --identity --kvm --kver "$k" \
+			--aw 39 --ko "$KO/$k-vfio" >"out/run-$k-$aw.log" 2>&1
+		return
+	fi
+	if [ "$aw" = clients-vfio ]; then
+		tools/testing/vm/run.sh --clients --stack vfio --kvm --kver "$k" \
+			--aw 39 --ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
 		return
 	fi
 	if [ "$aw" = hotplug ]; then

@@ -8,9 +8,13 @@
 #    it realizes them, maps its RAM through MAP_DMA, SeaBIOS sizes and
 #    assigns their BARs through the stack's virtual config space, QEMU
 #    quits cleanly and nothing stays pinned;
-#  * DPDK's dpdk-testpmd driving virtio-net 00:07.0 through its virtio PMD:
-#    it starts the port, transmits, prints its statistics and exits
-#    cleanly, and nothing stays pinned.
+#  * with VPT_KVM=1, QEMU runs under KVM (kvm_amd in the guest) and KVM's
+#    VFIO device takes the group fds: the drop-in identity KVM checks;
+#  * DPDK's dpdk-devbind.py binds virtio-net 00:07.0 to vfio-pci by name,
+#    and dpdk-testpmd drives it through its virtio PMD: it starts the port,
+#    transmits, prints its statistics and exits cleanly, and nothing stays
+#    pinned.  DPDK finds VFIO by name, so on vpt this needs the identity
+#    flavour (VPT_IDENTITY=1); without it the DPDK checks skip.
 #
 # The clients need shared libraries: the host's root filesystem is shared
 # read-only over virtio-9p (tag "hostroot") and every client runs chrooted
@@ -118,9 +122,34 @@ host_root() {
 	chroot $H /bin/true
 }
 
+# ---- KVM (VPT_KVM=1): kvm_amd in the guest, for QEMU's -accel kvm ----
+kvm_up() {
+	for m in /kmodkvm/*.ko; do
+		[ -e "$m" ] || continue
+		# irqbypass may be in already, for the in-tree vfio.
+		name=$(basename "$m" .ko | sed 's/^[0-9]*-//' | tr - _)
+		[ -d /sys/module/$name ] && continue
+		insmod "$m" || return 1
+	done
+	test -c /dev/kvm
+}
+
+# KVM's VFIO device took every group fd QEMU gave it, and the VM runs
+# under KVM: query-kvm says so, and QEMU printed no "KVM VFIO device".
+qemu_kvm_takes_groups() {
+	$QMP $SOCK raw '{"execute": "query-kvm"}' >$W/kvm.out || return 1
+	cat $W/kvm.out
+	grep -q '"enabled": true' $W/kvm.out &&
+		! grep -i 'KVM VFIO device' $W/qemu.out
+}
+
 # ---- QEMU ----
 qemu_args() {
-	echo "-accel tcg,tb-size=64 -nodefaults -no-user-config -display none"
+	if [ "$ACCEL" = kvm ]; then
+		echo "-accel kvm -nodefaults -no-user-config -display none"
+	else
+		echo "-accel tcg,tb-size=64 -nodefaults -no-user-config -display none"
+	fi
 	echo "-M q35 -m 128M -qmp unix:/tmp/qmp.sock,server=on,wait=off"
 	for d in $QEMU_DEVS; do
 		echo "-device vfio-pci,host=${d#*=},id=${d%%=*}"
@@ -213,6 +242,7 @@ qemu_client() {
 		return
 	fi
 	check qemu_realizes_vfio_devices qemu_realized
+	[ "$ACCEL" = kvm ] && check qemu_kvm_takes_vfio_groups qemu_kvm_takes_groups
 	check qemu_bar_sizes_match_device bar_sizes_match
 	measure qemu_ram_pinned_through_map_dma pinned_at_least "$base" $QEMU_RAM_PAGES
 	check qemu_firmware_assigns_bars wait_for $BOUND $qpid bars_assigned
@@ -231,25 +261,17 @@ qemu_client() {
 
 # ---- DPDK ----
 
-# DPDK takes a device for a VFIO one only when its sysfs "driver" link
-# names vfio-pci and /sys/module/vfio and vfio_pci exist.  vpt-pci is not
-# called that: show testpmd, in its chroot only, a /sys/bus/pci/devices
-# and a /sys/module that say so.  Every file DPDK reads is the real one.
-dpdk_vpt_identity() {
-	dev=$(readlink -f /sys/bus/pci/devices/$NET)
-	grp=$(basename "$(readlink /sys/bus/pci/devices/$NET/iommu_group)")
-	mkdir -p $W/pcidev/$NET $W/module/vfio/parameters $W/module/vfio_pci &&
-	echo N >$W/module/vfio/parameters/enable_unsafe_noiommu_mode &&
-	for f in "$dev"/*; do
-		case ${f##*/} in
-		driver|iommu_group) ;;
-		*) ln -s "$f" $W/pcidev/$NET/ ;;
-		esac
-	done &&
-	ln -s /sys/bus/pci/drivers/vfio-pci $W/pcidev/$NET/driver &&
-	ln -s /sys/kernel/iommu_groups/"$grp" $W/pcidev/$NET/iommu_group &&
-	mount -o bind $W/pcidev $H/sys/bus/pci/devices &&
-	mount -o bind $W/module $H/sys/module
+# dpdk-devbind.py binds by driver name, and DPDK then takes the device
+# for a VFIO one only when its sysfs "driver" link names vfio-pci and
+# /sys/module/vfio and vfio_pci exist: the in-tree stack, or vpt's
+# identity flavour.  Unbind the port, and bind it back the way DPDK's
+# users do.
+devbind_binds() {
+	echo $NET >/sys/bus/pci/devices/$NET/driver/unbind 2>/dev/null
+	chroot $H dpdk-devbind.py -b vfio-pci $NET || return 1
+	drv=$(basename "$(readlink /sys/bus/pci/devices/$NET/driver)")
+	echo "driver: $drv"
+	[ "$drv" = vfio-pci ]
 }
 
 tp() {
@@ -287,7 +309,7 @@ dpdk_client() {
 	echo 256 >/proc/sys/vm/nr_hugepages
 	mkdir -p $H/dev/hugepages
 	mount -t hugetlbfs nodev $H/dev/hugepages
-	[ "$STACK" = vpt ] && dpdk_vpt_identity
+	check dpdk_devbind_binds_vfio_pci devbind_binds
 	base=$(pins)
 	rm -f $W/tp.in
 	mkfifo $W/tp.in
@@ -330,11 +352,25 @@ if ! host_root >$W/root.out 2>&1; then
 	not_ok clients_host_root_shared $W/root.out
 else
 	ok clients_host_root_shared
+	ACCEL=tcg
+	if [ "${VPT_KVM:-0}" = 1 ]; then
+		if kvm_up >$W/kvm-up.out 2>&1; then
+			ok kvm_available_in_guest
+			ACCEL=kvm
+		else
+			not_ok kvm_available_in_guest $W/kvm-up.out
+		fi
+	fi
 	t0=$(date +%s)
 	qemu_client
 	echo "# qemu client: $(($(date +%s) - t0))s"
 	t0=$(date +%s)
-	dpdk_client
+	if [ "$STACK" = vpt ] && [ "${VPT_IDENTITY:-0}" = 0 ]; then
+		n=$((n + 1)) skip=$((skip + 1))
+		echo "ok $n dpdk_client # SKIP DPDK finds VFIO by name: needs the identity flavour (VPT_AS=vfio)"
+	else
+		dpdk_client
+	fi
 	echo "# dpdk client: $(($(date +%s) - t0))s"
 fi
 echo "1..$n"

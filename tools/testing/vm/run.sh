@@ -16,7 +16,7 @@ usage() {
 usage: $0 [--kver KERNEL] [--aw 39|48] [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
-          [--no-intremap] [--hotplug] [--inject-failure]
+          [--no-intremap] [--hotplug] [--identity] [--kvm] [--inject-failure]
   --kver KERNEL     6.1 (Debian 12, the default), 6.12 (Debian 12's
                     backports), deb13 (Debian 13's 6.12), deb13-bpo (the
                     newest kernel of Debian 13's backports, 7.x), or
@@ -35,6 +35,11 @@ usage: $0 [--kver KERNEL] [--aw 39|48] [--tests "NAME..."]
                     then against vpt in the same boot (--quick: short)
   --smoke           run a tiny pass of every benchmark row against the
                     stack as one test (vpt_bench_smoke), so it cannot rot
+  --identity        load the identity flavour (vfio.ko, vfio-pci.ko: make
+                    VPT_AS=vfio) with modprobe from the guest's module tree,
+                    and bind the devices to vfio-pci
+  --kvm             load kvm_amd in the guest, so that --clients runs QEMU
+                    with -accel kvm (and KVM's VFIO device takes the groups)
   --no-intremap     emulate the IOMMU without interrupt remapping
   --hotplug         add an edu behind a hotpluggable PCIe root port (00:0a.0)
                     and unplug it through QMP when a test logs
@@ -46,12 +51,14 @@ USAGE
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 KVER=6.1 AW=39 INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
-CLIENTS=0 HOTPLUG=0
+CLIENTS=0 HOTPLUG=0 IDENT=0 KVM=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
 	--no-intremap) INTREMAP=off ;;
 	--hotplug) HOTPLUG=1 ;;
+	--identity) IDENT=1 ;;
+	--kvm) KVM=1 ;;
 	--aw) AW=$2; shift ;;
 	--tests) TESTS=$2; shift ;;
 	--demo) DEMO=1 ;;
@@ -95,7 +102,7 @@ esac
 [ $BENCH -eq 1 ] && STACK=both
 [ $SMOKE -eq 0 ] || OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW-smoke}
 [ $CLIENTS -eq 0 ] ||
-	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-clients}
+	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")$([ $IDENT -eq 0 ] || echo -identity)-clients}
 [ $HOTPLUG -eq 0 ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-hotplug}
 [ "$INTREMAP" = on ] ||
@@ -107,15 +114,23 @@ ROOT=$OUT/root
 mkdir -p "$ROOT/bin" "$ROOT/vpt" "$ROOT/tests" "$ROOT/dev" "$ROOT/proc" \
 	"$ROOT/sys" "$ROOT/tmp"
 
+FLAVOUR=$([ $IDENT -eq 1 ] && echo vfio || echo vpt)
 if [ -z "$KO" ]; then
-	"$TOP/tools/kbuild.sh" "$KDIR" -s M="$TOP" modules >&2
+	"$TOP/tools/kbuild.sh" "$KDIR" -s M="$TOP" VPT_AS="$FLAVOUR" modules >&2
 	KO=$TOP/drivers/vpt
 	make -s -C "$TOP/tools/testing/selftests/vpt" VPT_SRC="$SRC" >&2
 	make -s -C "$TOP/tools/demo" VPT_SRC="$SRC" >&2
 	make -s -C "$TOP/tools/bench" >&2
 	make -s -C "$TOP/tools/vptctl" >&2
 fi
-cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
+if [ $IDENT -eq 0 ]; then
+	cp "$KO/vpt.ko" "$KO/vpt-pci.ko" "$ROOT/vpt/"
+else
+	# The identity flavour, loaded by name as an installed one is.
+	mkdir -p "$ROOT/lib/modules/$REL/updates"
+	cp "$KO/vfio.ko" "$KO/vfio-pci.ko" "$ROOT/lib/modules/$REL/updates/"
+	depmod -b "$ROOT" "$REL"
+fi
 # Test-only module, built against the guest's kernel even with --ko, in
 # this run's own copy: make check runs VMs of two kernels at a time.
 rm -rf "$OUT/fakedev"
@@ -162,6 +177,22 @@ if [ $CLIENTS -eq 1 ]; then
 	done
 fi
 
+# --kvm: KVM for QEMU in the guest (-cpu max gives it SVM), in load order.
+if [ $KVM -eq 1 ]; then
+	mkdir -p "$ROOT/kmodkvm"
+	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
+	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends kvm_amd |
+		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		dst=$ROOT/kmodkvm/$i-$(basename "$m" | sed 's/\.ko.*//').ko
+		case $m in
+		*.xz) xz -dc "$m" >"$dst" ;;
+		*.zst) zstd -qdc "$m" >"$dst" ;;
+		*) cp "$m" "$dst" ;;
+		esac
+		i=$((i + 1))
+	done
+fi
+
 if [ $DEMO -eq 1 ]; then
 	cp "$TOP/tools/demo/vpt_demo" "$ROOT/tests/"
 	RUNLIST=vpt_demo
@@ -197,7 +228,8 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
 export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
-	VPT_INTREMAP=$INTREMAP
+	VPT_INTREMAP=$INTREMAP VPT_IDENTITY=$IDENT VPT_KVM=$KVM \
+	VPT_DRIVER=$([ $IDENT -eq 1 ] && echo vfio-pci || echo vpt-pci)
 # --hotplug: the edu behind the root port, for vpt_hotplug_test.
 for hp in /sys/bus/pci/devices/0000:00:0a.0/0000:*; do
 	[ -e "\$hp" ] && export VPT_HOTPLUG_BDF=\${hp##*/}
@@ -219,8 +251,12 @@ DEVICES="0000:00:04.0 0000:00:05.0 0000:00:06.0 0000:00:07.0"
 # load STACK: the modules, then every test device bound to its driver.
 load() {
 	if [ \$1 = vpt ]; then
-		drv=vpt-pci
-		insmod /vpt/vpt.ko && insmod /vpt/vpt-pci.ko ||
+		drv=\$VPT_DRIVER
+		if [ $IDENT -eq 1 ]; then
+			modprobe vfio-pci
+		else
+			insmod /vpt/vpt.ko && insmod /vpt/vpt-pci.ko
+		fi ||
 			echo "=== VPT-MODULES-FAILED ==="
 	else
 		drv=vfio-pci
@@ -245,7 +281,11 @@ unload() {
 		echo > /sys/bus/pci/devices/\$bdf/driver_override
 	done
 	if [ \$1 = vpt ]; then
-		rmmod vpt-pci && rmmod vpt || echo "=== VPT-RMMOD-FAILED ==="
+		if [ $IDENT -eq 1 ]; then
+			rmmod vfio_pci && rmmod vfio
+		else
+			rmmod vpt-pci && rmmod vpt
+		fi || echo "=== VPT-RMMOD-FAILED ==="
 	else
 		for m in \$(ls -r /kmod); do rmmod \${m#*-}; done
 	fi
@@ -362,6 +402,8 @@ set -e
 
 label="vm $REL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $SMOKE -eq 0 ] || label="$label bench-smoke"
+[ $IDENT -eq 0 ] || label="$label identity"
+[ $KVM -eq 0 ] || label="$label kvm"
 [ $CLIENTS -eq 0 ] || label="$label clients"
 [ "$INTREMAP" = on ] || label="$label no-intremap"
 [ $HOTPLUG -eq 0 ] || label="$label hotplug"
