@@ -309,13 +309,19 @@ static void vpt_iommu_update_geometry(struct vpt_iommu *iommu)
 	iommu->pgsize_bitmap = bitmap;
 }
 
-/* A device of @group to allocate a domain for (iommu_group_for_each_dev). */
-static int vpt_iommu_first_dev(struct device *dev, void *data)
+/*
+ * iommu_group_for_each_dev() callback: allocate the domain for the first
+ * device of the group.  It runs under the IOMMU group's mutex, which is
+ * what keeps @dev in the group (and alive) while its IOMMU driver is
+ * asked for a domain; a device picked here and used after the walk could
+ * have been removed from the group meanwhile.  As upstream's type1.
+ */
+static int vpt_iommu_alloc_domain_for_dev(struct device *dev, void *data)
 {
-	struct device **first = data;
+	struct iommu_domain **domain = data;
 
-	*first = dev;
-	return 1;
+	*domain = vpt_iommu_domain_alloc(dev);
+	return 1;	/* one device is enough: stop the walk */
 }
 
 /*
@@ -327,16 +333,10 @@ static int vpt_iommu_attach_new_domain(struct vpt_iommu *iommu,
 {
 	struct vpt_iommu_range *ranges;
 	struct vpt_iommu_domain *d;
-	struct device *dev = NULL;
 	unsigned int nr;
 	int ret;
 
 	lockdep_assert_held(&iommu->lock);
-
-	/* The group layer keeps a vpt device, hence this one, in the group. */
-	iommu_group_for_each_dev(g->group, &dev, vpt_iommu_first_dev);
-	if (!dev)
-		return -ENODEV;
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
@@ -344,7 +344,13 @@ static int vpt_iommu_attach_new_domain(struct vpt_iommu *iommu,
 	INIT_LIST_HEAD(&d->groups);
 	iommu_iotlb_gather_init(&d->gather);
 
-	d->domain = vpt_iommu_domain_alloc(dev);
+	/* An empty group (every device gone) leaves d->domain NULL. */
+	iommu_group_for_each_dev(g->group, &d->domain,
+				 vpt_iommu_alloc_domain_for_dev);
+	if (!d->domain) {
+		ret = -ENODEV;
+		goto err_free;
+	}
 	if (IS_ERR(d->domain)) {
 		ret = PTR_ERR(d->domain);
 		goto err_free;
