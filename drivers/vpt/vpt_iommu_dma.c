@@ -25,6 +25,7 @@
 
 #include "vpt_compat.h"
 #include "vpt_iommu.h"
+#include "vpt_priv.h"
 #include "vpt_trace.h"
 
 #define VPT_MAP_FLAGS	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | \
@@ -240,8 +241,14 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 		return -EOVERFLOW;
 	}
 
+	/*
+	 * The skip_above_width policy lets an unmodified client (a VMM
+	 * mirroring guest BAR moves) get the flag's answer; read once, as
+	 * it may change at any time.
+	 */
 	if (map->iova > iommu->max_iova &&
-	    (map->flags & VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH)) {
+	    ((map->flags & VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH) ||
+	     READ_ONCE(vpt_skip_above_width))) {
 		/* Nothing is pinned or mapped, so nothing is recorded. */
 		iommu->skipped_maps++;
 		iommu->skipped_bytes += map->size;

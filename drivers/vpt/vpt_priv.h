@@ -43,6 +43,7 @@
 extern char *vpt_node_dir;
 extern bool vpt_allow_unsafe_interrupts;
 extern unsigned int vpt_dma_entry_limit;
+extern bool vpt_skip_above_width;
 
 struct vpt_iommu;
 
