@@ -58,7 +58,11 @@ static int vpt_container_fop_release(struct inode *inode, struct file *file)
 /**
  * vpt_container_attach_group() - add a group to a container
  * @container: the container, from a container fd.
- * @group: the group; its lock is held and it owns its DMA.
+ * @group: the group; its attach_lock is held and it owns its DMA.
+ *
+ * The caller publishes @group->container once this succeeds.  Not
+ * called under the group's lock or the list lock: joining an IOMMU may
+ * wait for the container's lock behind a MAP_DMA of another group.
  *
  * Return: 0, or the backend's errno when the container has an IOMMU set
  * and the group cannot join it.
@@ -68,7 +72,7 @@ int vpt_container_attach_group(struct vpt_container *container,
 {
 	int ret = 0;
 
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&group->attach_lock);
 
 	down_write(&container->lock);
 	if (container->iommu) {
@@ -78,7 +82,6 @@ int vpt_container_attach_group(struct vpt_container *container,
 			goto out_unlock;
 	}
 	list_add_tail(&group->container_entry, &container->group_list);
-	group->container = container;
 	kref_get(&container->kref);
 out_unlock:
 	up_write(&container->lock);
@@ -87,16 +90,19 @@ out_unlock:
 
 /**
  * vpt_container_detach_group() - remove a group from its container
- * @group: an attached group; its lock is held and its devices are closed.
+ * @container: the group's container; the reference the group held on
+ *             it is dropped.
+ * @group: an attached group; its attach_lock is held (and nothing
+ *         shared with other users: the container's lock may be held by
+ *         a MAP_DMA waiting on a page fault) and its devices are closed.
  *
  * The last group to leave takes the backend, and so every mapping, with
  * it.
  */
-void vpt_container_detach_group(struct vpt_group *group)
+void vpt_container_detach_group(struct vpt_container *container,
+				struct vpt_group *group)
 {
-	struct vpt_container *container = group->container;
-
-	lockdep_assert_held(&group->lock);
+	lockdep_assert_held(&group->attach_lock);
 
 	down_write(&container->lock);
 	if (container->iommu)
@@ -108,7 +114,6 @@ void vpt_container_detach_group(struct vpt_group *group)
 	}
 	up_write(&container->lock);
 
-	group->container = NULL;
 	vpt_container_put(container);
 }
 

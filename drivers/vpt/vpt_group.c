@@ -35,16 +35,29 @@ static void vpt_group_release_dev(struct device *dev)
 	iommu_group_put(group->iommu_group);
 	ida_free(&vpt_group_ida, MINOR(group->dev.devt));
 	mutex_destroy(&group->lock);
+	mutex_destroy(&group->attach_lock);
 	kfree(group);
 }
 
-/* Leave the container and hand the group's DMA back to the kernel. */
+/*
+ * Leave the container and hand the group's DMA back to the kernel.  This
+ * can take long (the container's lock may be held by a MAP_DMA waiting
+ * in GUP, and the last group unpins everything), so only the group's
+ * attach_lock is held: probe, remove and other groups' open and close
+ * go on meanwhile.  Nothing can re-attach the group before it is done.
+ */
 static void vpt_group_detach(struct vpt_group *group)
 {
-	lockdep_assert_held(&group->lock);
+	struct vpt_container *container = group->container;
 
-	vpt_container_detach_group(group);
+	lockdep_assert_held(&group->attach_lock);
+
+	vpt_container_detach_group(container, group);
 	iommu_group_release_dma_owner(group->iommu_group);
+
+	mutex_lock(&group->lock);
+	group->container = NULL;
+	mutex_unlock(&group->lock);
 }
 
 /*
@@ -96,14 +109,24 @@ static int vpt_group_fop_release(struct inode *inode, struct file *file)
 {
 	struct vpt_group *group = file->private_data;
 
-	mutex_lock(&vpt_group_list_lock);
+	/*
+	 * The teardown runs under attach_lock only.  @opened_file stays set
+	 * until it is done, so the node cannot be opened (and the group
+	 * attached) again meanwhile; the file's device reference keeps the
+	 * group alive.
+	 */
+	mutex_lock(&group->attach_lock);
+	if (group->container)
+		vpt_group_detach(group);
+	mutex_unlock(&group->attach_lock);
+
 	mutex_lock(&group->lock);
 	/* Device fds hold this file, so none is open any more. */
 	WARN_ON(group->device_fds);
-	if (group->container)
-		vpt_group_detach(group);
 	group->opened_file = NULL;
 	mutex_unlock(&group->lock);
+
+	mutex_lock(&vpt_group_list_lock);
 	vpt_group_unlist_if_unused(group);
 	mutex_unlock(&vpt_group_list_lock);
 
@@ -152,7 +175,7 @@ static int vpt_group_set_container(struct vpt_group *group,
 	if (!fd_file(f))
 		return -EBADF;
 
-	mutex_lock(&group->lock);
+	mutex_lock(&group->attach_lock);
 	container = vpt_container_from_file(fd_file(f));
 	if (!container) {
 		ret = -EBADFD;	/* as upstream since 6.2 */
@@ -162,10 +185,11 @@ static int vpt_group_set_container(struct vpt_group *group,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (list_empty(&group->devices)) {
-		ret = -ENODEV;
+	mutex_lock(&group->lock);
+	ret = list_empty(&group->devices) ? -ENODEV : 0;
+	mutex_unlock(&group->lock);
+	if (ret)
 		goto out_unlock;
-	}
 	/* Fails with -EBUSY while a kernel driver uses the group. */
 	ret = iommu_group_claim_dma_owner(group->iommu_group, group);
 	if (ret)
@@ -175,24 +199,32 @@ static int vpt_group_set_container(struct vpt_group *group,
 		iommu_group_release_dma_owner(group->iommu_group);
 		goto out_unlock;
 	}
-out_unlock:
+	mutex_lock(&group->lock);
+	group->container = container;
 	mutex_unlock(&group->lock);
+out_unlock:
+	mutex_unlock(&group->attach_lock);
 	fdput(f);
 	return ret;
 }
 
 static int vpt_group_unset_container(struct vpt_group *group)
 {
+	unsigned int device_fds;
 	int ret = 0;
 
+	/* GET_DEVICE_FD takes attach_lock too: no fd appears meanwhile. */
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
+	device_fds = group->device_fds;
+	mutex_unlock(&group->lock);
 	if (!group->container)
 		ret = -EINVAL;
-	else if (group->device_fds)
+	else if (device_fds)
 		ret = -EBUSY;
 	else
 		vpt_group_detach(group);
-	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	return ret;
 }
 
@@ -208,6 +240,8 @@ static int vpt_group_get_device_fd(struct vpt_group *group,
 	if (IS_ERR(name))
 		return PTR_ERR(name);
 
+	/* attach_lock: the container and its backend stay while we look. */
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
 	/* A device is only handed out once its DMA is confined. */
 	if (!group->container || !group->container->iommu) {
@@ -242,6 +276,7 @@ static int vpt_group_get_device_fd(struct vpt_group *group,
 	ret = fd;
 out_unlock:
 	mutex_unlock(&group->lock);
+	mutex_unlock(&group->attach_lock);
 	kfree(name);
 	return ret;
 }
@@ -320,6 +355,7 @@ static struct vpt_group *vpt_group_create(struct iommu_group *iommu_group)
 		return ERR_PTR(-ENOMEM);
 	}
 
+	mutex_init(&group->attach_lock);
 	mutex_init(&group->lock);
 	INIT_LIST_HEAD(&group->devices);
 	group->iommu_group = iommu_group;
@@ -427,11 +463,16 @@ void vpt_group_remove_device(struct vpt_device *vdev)
  */
 void vpt_group_revoke_if_empty(struct vpt_group *group)
 {
+	bool empty;
+
+	/* As UNSET_CONTAINER: attach_lock keeps SET_CONTAINER out. */
+	mutex_lock(&group->attach_lock);
 	mutex_lock(&group->lock);
-	if (group->container && list_empty(&group->devices) &&
-	    !group->device_fds)
-		vpt_group_detach(group);
+	empty = list_empty(&group->devices) && !group->device_fds;
 	mutex_unlock(&group->lock);
+	if (group->container && empty)
+		vpt_group_detach(group);
+	mutex_unlock(&group->attach_lock);
 }
 
 /**

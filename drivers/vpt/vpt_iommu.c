@@ -114,7 +114,8 @@ bool vpt_iommu_range_usable(struct vpt_iommu *iommu, u64 start, u64 last)
 		else
 			hi = mid;
 	}
-	return lo < iommu->nr_ranges && iommu->ranges[lo].start <= start &&
+	return last <= iommu->max_iova && lo < iommu->nr_ranges &&
+	       iommu->ranges[lo].start <= start &&
 	       last <= iommu->ranges[lo].last;
 }
 
@@ -276,8 +277,7 @@ static void vpt_iommu_set_ranges(struct vpt_iommu *iommu,
 	iommu->nr_ranges = nr;
 }
 
-/* Recompute the width and page sizes from the domains' current state. */
-static void vpt_iommu_update_geometry(struct vpt_iommu *iommu)
+void vpt_iommu_update_geometry(struct vpt_iommu *iommu)
 {
 	unsigned long bitmap = ULONG_MAX;
 	struct vpt_iommu_domain *d;
@@ -295,6 +295,16 @@ static void vpt_iommu_update_geometry(struct vpt_iommu *iommu)
 		max_iova = min_t(u64, max_iova, d->domain->geometry.aperture_end);
 		bitmap &= d->domain->pgsize_bitmap;
 	}
+	/*
+	 * Every skip record told its client that its range is above the
+	 * width.  If the width grew under it (a narrow group left), the
+	 * record would sit in translatable space that nothing is mapped
+	 * at, and the client would never learn.  So the width may shrink
+	 * but not grow while a skip record exists; it catches up when the
+	 * last one is unmapped.
+	 */
+	if (iommu->nr_skip && max_iova > iommu->max_iova)
+		max_iova = iommu->max_iova;
 	iommu->max_iova = max_iova;
 	iommu->width = fls64(max_iova);
 
@@ -309,13 +319,43 @@ static void vpt_iommu_update_geometry(struct vpt_iommu *iommu)
 	iommu->pgsize_bitmap = bitmap;
 }
 
-/* A device of @group to allocate a domain for (iommu_group_for_each_dev). */
-static int vpt_iommu_first_dev(struct device *dev, void *data)
+/*
+ * Rebuild the ranges and the width from the domains as they are now.
+ * After a detach they can only widen; after a failed attach they may
+ * have narrowed all the same (Intel VT-d shrinks a domain's geometry to
+ * the hardware's width while attaching and does not grow it back when
+ * the attach fails).  Without memory for a new list the old one is kept:
+ * @max_iova, recomputed regardless, still bounds every new mapping.
+ */
+static void vpt_iommu_recompute(struct vpt_iommu *iommu)
 {
-	struct device **first = data;
+	struct vpt_iommu_range *ranges;
+	unsigned int nr;
 
-	*first = dev;
-	return 1;
+	lockdep_assert_held(&iommu->lock);
+
+	if (list_empty(&iommu->domains))
+		vpt_iommu_set_ranges(iommu, NULL, 0);
+	else if (!vpt_iommu_build_ranges(iommu, NULL, NULL, &ranges, &nr))
+		vpt_iommu_set_ranges(iommu, ranges, nr);
+	else
+		pr_warn("keeping the previous IOVA ranges\n");
+	vpt_iommu_update_geometry(iommu);
+}
+
+/*
+ * iommu_group_for_each_dev() callback: allocate the domain for the first
+ * device of the group.  It runs under the IOMMU group's mutex, which is
+ * what keeps @dev in the group (and alive) while its IOMMU driver is
+ * asked for a domain; a device picked here and used after the walk could
+ * have been removed from the group meanwhile.  As upstream's type1.
+ */
+static int vpt_iommu_alloc_domain_for_dev(struct device *dev, void *data)
+{
+	struct iommu_domain **domain = data;
+
+	*domain = vpt_iommu_domain_alloc(dev);
+	return 1;	/* one device is enough: stop the walk */
 }
 
 /*
@@ -327,16 +367,10 @@ static int vpt_iommu_attach_new_domain(struct vpt_iommu *iommu,
 {
 	struct vpt_iommu_range *ranges;
 	struct vpt_iommu_domain *d;
-	struct device *dev = NULL;
 	unsigned int nr;
 	int ret;
 
 	lockdep_assert_held(&iommu->lock);
-
-	/* The group layer keeps a vpt device, hence this one, in the group. */
-	iommu_group_for_each_dev(g->group, &dev, vpt_iommu_first_dev);
-	if (!dev)
-		return -ENODEV;
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
@@ -344,7 +378,13 @@ static int vpt_iommu_attach_new_domain(struct vpt_iommu *iommu,
 	INIT_LIST_HEAD(&d->groups);
 	iommu_iotlb_gather_init(&d->gather);
 
-	d->domain = vpt_iommu_domain_alloc(dev);
+	/* An empty group (every device gone) leaves d->domain NULL. */
+	iommu_group_for_each_dev(g->group, &d->domain,
+				 vpt_iommu_alloc_domain_for_dev);
+	if (!d->domain) {
+		ret = -ENODEV;
+		goto err_free;
+	}
 	if (IS_ERR(d->domain)) {
 		ret = PTR_ERR(d->domain);
 		goto err_free;
@@ -429,7 +469,7 @@ int vpt_iommu_attach_group(struct vpt_iommu *iommu, struct iommu_group *group)
 		}
 		if (ret) {
 			iommu_detach_group(d->domain, group);
-			goto err_unlock;
+			goto err_recompute;
 		}
 		list_add_tail(&g->entry, &d->groups);
 		vpt_iommu_set_ranges(iommu, ranges, nr);
@@ -440,10 +480,16 @@ int vpt_iommu_attach_group(struct vpt_iommu *iommu, struct iommu_group *group)
 
 	ret = vpt_iommu_attach_new_domain(iommu, g);
 	if (ret)
-		goto err_unlock;
+		goto err_recompute;
 	mutex_unlock(&iommu->lock);
 	return 0;
 
+err_recompute:
+	/*
+	 * Even a refused attach may have narrowed an existing domain (see
+	 * vpt_iommu_recompute()): report what the domains translate now.
+	 */
+	vpt_iommu_recompute(iommu);
 err_unlock:
 	mutex_unlock(&iommu->lock);
 	kfree(g);
@@ -452,10 +498,8 @@ err_unlock:
 
 void vpt_iommu_detach_group(struct vpt_iommu *iommu, struct iommu_group *group)
 {
-	struct vpt_iommu_range *ranges;
 	struct vpt_iommu_domain *d;
 	struct vpt_iommu_group *g;
-	unsigned int nr;
 
 	mutex_lock(&iommu->lock);
 	g = vpt_iommu_find_group(iommu, group, &d);
@@ -473,16 +517,11 @@ void vpt_iommu_detach_group(struct vpt_iommu *iommu, struct iommu_group *group)
 	}
 
 	/*
-	 * Fewer domains and groups only widen the usable ranges.  Without
-	 * memory for the new list keep the old, narrower one: safe.
+	 * Fewer domains and groups only widen the ranges (the width only
+	 * while no skip record holds it down).  Without memory for the new
+	 * list the old, narrower one is kept: safe.
 	 */
-	if (list_empty(&iommu->domains))
-		vpt_iommu_set_ranges(iommu, NULL, 0);
-	else if (!vpt_iommu_build_ranges(iommu, NULL, NULL, &ranges, &nr))
-		vpt_iommu_set_ranges(iommu, ranges, nr);
-	else
-		pr_warn("detach: keeping the previous IOVA ranges\n");
-	vpt_iommu_update_geometry(iommu);
+	vpt_iommu_recompute(iommu);
 out_unlock:
 	mutex_unlock(&iommu->lock);
 }
@@ -518,6 +557,21 @@ int vpt_iommu_check_extension(struct vpt_iommu *iommu, unsigned long ext)
 /* Offsets in the chain count from the start of the info struct. */
 #define VPT_INFO_CAPS_BASE	sizeof(struct vfio_iommu_type1_info)
 
+/*
+ * How many of the ranges are usable: those starting at or below
+ * max_iova (which a skip record may hold below the domains' ends).
+ */
+static unsigned int vpt_iommu_nr_usable(struct vpt_iommu *iommu)
+{
+	unsigned int n = 0;
+
+	lockdep_assert_held(&iommu->lock);
+
+	while (n < iommu->nr_ranges && iommu->ranges[n].start <= iommu->max_iova)
+		n++;
+	return n;
+}
+
 /* Size of the GET_INFO capability chain; every cap 8-byte aligned. */
 static size_t vpt_iommu_caps_size(struct vpt_iommu *iommu)
 {
@@ -526,9 +580,9 @@ static size_t vpt_iommu_caps_size(struct vpt_iommu *iommu)
 
 	lockdep_assert_held(&iommu->lock);
 
-	if (iommu->nr_ranges)
+	if (vpt_iommu_nr_usable(iommu))
 		size += ALIGN(struct_size(iova_cap, iova_ranges,
-					  iommu->nr_ranges), 8);
+					  vpt_iommu_nr_usable(iommu)), 8);
 	size += ALIGN(sizeof(struct vfio_iommu_type1_info_dma_avail), 8);
 	size += ALIGN(sizeof(struct vpt_iommu_type1_info_cap_width), 8);
 	return size;
@@ -543,22 +597,22 @@ static void vpt_iommu_fill_caps(struct vpt_iommu *iommu, u8 *buf)
 	struct vfio_iommu_type1_info_cap_iova_range *iova_cap;
 	struct vpt_iommu_type1_info_cap_width *width_cap;
 	struct vfio_iommu_type1_info_dma_avail *avail;
+	unsigned int i, nr = vpt_iommu_nr_usable(iommu);
 	size_t off = 0, next;
-	unsigned int i;
 
 	lockdep_assert_held(&iommu->lock);
 
-	if (iommu->nr_ranges) {
+	if (nr) {
 		iova_cap = (void *)buf;
-		next = ALIGN(struct_size(iova_cap, iova_ranges,
-					 iommu->nr_ranges), 8);
+		next = ALIGN(struct_size(iova_cap, iova_ranges, nr), 8);
 		iova_cap->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
 		iova_cap->header.version = 1;
 		iova_cap->header.next = VPT_INFO_CAPS_BASE + next;
-		iova_cap->nr_iovas = iommu->nr_ranges;
-		for (i = 0; i < iommu->nr_ranges; i++) {
+		iova_cap->nr_iovas = nr;
+		for (i = 0; i < nr; i++) {
 			iova_cap->iova_ranges[i].start = iommu->ranges[i].start;
-			iova_cap->iova_ranges[i].end = iommu->ranges[i].last;
+			iova_cap->iova_ranges[i].end =
+				min(iommu->ranges[i].last, iommu->max_iova);
 		}
 		off = next;
 	}

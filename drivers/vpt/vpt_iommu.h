@@ -68,17 +68,24 @@ struct vpt_iommu_range {
  *        taken under the container's rwsem (see vpt_priv.h).
  * @domains: the domains (vpt_iommu_domain.entry).
  * @dmas: the mappings (vpt_dma.node), keyed by IOVA; never overlapping.
+ *        Skip records (VPT_DMA_SKIPPED) are in it too, so that overlap,
+ *        splitting and the entry limit treat them like mappings.
  * @dma_avail: how many more mappings may be created (dma_entry_limit
- *             at open minus the mappings in @dmas).
- * @ranges: the usable IOVA ranges, sorted and disjoint: the intersection
- *          of the domains' apertures minus the reserved regions of every
- *          attached group.  Every mapping lies inside one of them.
+ *             at open minus the mappings and skip records in @dmas).
+ * @nr_skip: the skip records in @dmas.  While there is one, @max_iova
+ *           never grows (vpt_iommu_update_geometry()): a skip record
+ *           always lies wholly above @max_iova.
+ * @ranges: the IOVA ranges the domains can translate, sorted and
+ *          disjoint: the intersection of the domains' apertures minus
+ *          the reserved regions of every attached group.  What is usable
+ *          is their part at or below @max_iova; every mapping lies there.
  * @nr_ranges: number of entries in @ranges.
  * @pgsize_bitmap: the page sizes every domain supports, with nothing
  *                 below PAGE_SIZE; its lowest bit is the granularity of
  *                 MAP_DMA and UNMAP_DMA.
- * @max_iova: the highest IOVA every domain translates (the minimum of
- *            their aperture ends); 0 without a domain.
+ * @max_iova: the highest usable IOVA: the minimum of the domains'
+ *            aperture ends, but not above its previous value while
+ *            @nr_skip is non-zero; 0 without a domain.
  * @width: the number of bits needed for @max_iova.
  * @skipped_maps: MAP_DMA calls skipped with VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH.
  * @skipped_bytes: the total size of the skipped ranges.
@@ -89,6 +96,7 @@ struct vpt_iommu {
 	struct list_head domains;
 	struct rb_root dmas;
 	unsigned int dma_avail;
+	unsigned int nr_skip;
 	struct vpt_iommu_range *ranges;
 	unsigned int nr_ranges;
 	unsigned long pgsize_bitmap;
@@ -119,14 +127,18 @@ struct vpt_dma_run {
  * @size: size in bytes; a multiple of PAGE_SIZE, @iova + @size - 1 does
  *        not wrap.
  * @mm: the address space of the task that mapped it, mmgrab()ed: its
- *      locked_vm carries the charge, whoever unmaps or releases.
+ *      locked_vm carries the charge, whoever unmaps or releases.  NULL
+ *      for a skip record.
  * @runs: the pinned pages when there are two runs or more: a kvmalloc()ed
  *        array of @nr_runs entries.  Read them with vpt_dma_get_run().
  * @pfn: the first page frame when there is exactly one run (the common
  *       case): the whole mapping is physically contiguous.
  * @nr_runs: number of runs; 0 before pinning and after unpinning.
  * @prot: IOMMU_READ and/or IOMMU_WRITE, and VPT_DMA_PFNMAP when the
- *        mapping is MMIO mapped by PFN: nothing pinned, nothing charged.
+ *        mapping is MMIO mapped by PFN: nothing pinned, nothing charged;
+ *        or VPT_DMA_SKIPPED for a skip record: a MAP_DMA wholly above
+ *        the width that was skipped, which is in no domain and holds
+ *        nothing but its IOVA range.
  *
  * Every live mapping costs one of these, so it is kept to 64 bytes (one
  * kmalloc-64 object on 64-bit): the user address is not kept once the
@@ -165,11 +177,18 @@ vpt_dma_get_run(const struct vpt_dma *dma, unsigned int i)
 
 /* In vpt_dma.prot: mapped by PFN (see vpt_iommu_pfnmap.c). */
 #define VPT_DMA_PFNMAP		BIT(30)
+/* In vpt_dma.prot: a skip record, not a mapping (see vpt_iommu_dma.c). */
+#define VPT_DMA_SKIPPED		BIT(29)
 #define VPT_DMA_IOMMU_PROT	(IOMMU_READ | IOMMU_WRITE)
 
 static inline u64 vpt_dma_last(const struct vpt_dma *dma)
 {
 	return dma->iova + dma->size - 1;
+}
+
+static inline bool vpt_dma_is_skip(const struct vpt_dma *dma)
+{
+	return dma->prot & VPT_DMA_SKIPPED;
 }
 
 /* vpt_iommu.c */
@@ -180,9 +199,20 @@ static inline u64 vpt_dma_last(const struct vpt_dma *dma)
  * @start: first IOVA.
  * @last: last IOVA, not below @start.
  *
- * Return: true if some entry of @iommu->ranges contains the whole range.
+ * Return: true if some entry of @iommu->ranges contains the whole range
+ * and @last is not above @iommu->max_iova.
  */
 bool vpt_iommu_range_usable(struct vpt_iommu *iommu, u64 start, u64 last);
+
+/**
+ * vpt_iommu_update_geometry() - recompute the width and page sizes
+ * @iommu: the backend; its lock is held.
+ *
+ * From the domains' current geometry; @iommu->max_iova does not grow
+ * while @iommu->nr_skip is non-zero.  Called whenever the domains may
+ * have changed and when the last skip record goes.
+ */
+void vpt_iommu_update_geometry(struct vpt_iommu *iommu);
 
 /* vpt_iommu_dma.c */
 

@@ -25,6 +25,7 @@
 
 #include "vpt_compat.h"
 #include "vpt_iommu.h"
+#include "vpt_priv.h"
 #include "vpt_trace.h"
 
 #define VPT_MAP_FLAGS	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | \
@@ -170,6 +171,11 @@ static void vpt_iommu_sync(struct vpt_iommu *iommu)
 /* Unpin, uncharge and free a mapping already out of the tree and IOMMU. */
 static void vpt_dma_free(struct vpt_dma *dma)
 {
+	/* A skip record holds nothing but its range. */
+	if (vpt_dma_is_skip(dma)) {
+		kfree(dma);
+		return;
+	}
 	vpt_dma_unpin(dma);
 	vpt_dma_uncharge(dma);
 	mmdrop(dma->mm);
@@ -183,6 +189,7 @@ static void vpt_dma_free(struct vpt_dma *dma)
 static void vpt_dma_remove(struct vpt_iommu *iommu, struct vpt_dma *first,
 			   unsigned long count)
 {
+	unsigned int nr_skip = iommu->nr_skip;
 	struct vpt_iommu_domain *d;
 	struct vpt_dma *dma, *next;
 	unsigned long i;
@@ -190,6 +197,8 @@ static void vpt_dma_remove(struct vpt_iommu *iommu, struct vpt_dma *first,
 	lockdep_assert_held(&iommu->lock);
 
 	for (dma = first, i = 0; i < count; dma = vpt_dma_next(dma), i++) {
+		if (vpt_dma_is_skip(dma))
+			continue;	/* in no domain */
 		list_for_each_entry(d, &iommu->domains, entry)
 			vpt_dma_unmap_domain(dma, d);
 		cond_resched();
@@ -200,10 +209,16 @@ static void vpt_dma_remove(struct vpt_iommu *iommu, struct vpt_dma *first,
 	for (dma = first, i = 0; i < count; dma = next, i++) {
 		next = vpt_dma_next(dma);
 		rb_erase(&dma->node, &iommu->dmas);
+		if (vpt_dma_is_skip(dma))
+			iommu->nr_skip--;
 		vpt_dma_free(dma);
 		iommu->dma_avail++;
 		cond_resched();
 	}
+
+	/* The last skip record held the width down: let it catch up. */
+	if (nr_skip && !iommu->nr_skip)
+		vpt_iommu_update_geometry(iommu);
 }
 
 /* The first page size of the container: the MAP/UNMAP granularity. */
@@ -212,6 +227,66 @@ static u64 vpt_iommu_pgsize(struct vpt_iommu *iommu)
 	lockdep_assert_held(&iommu->lock);
 
 	return 1ULL << __ffs(iommu->pgsize_bitmap);
+}
+
+/*
+ * Whether [map->iova, last] may get a new tree entry: upstream's order of
+ * checks, overlap (EEXIST) then the entry limit (ENOSPC).
+ */
+static int vpt_dma_check_room(struct vpt_iommu *iommu,
+			      const struct vfio_iommu_type1_dma_map *map,
+			      u64 last)
+{
+	lockdep_assert_held(&iommu->lock);
+
+	if (vpt_dma_find(iommu, map->iova, last)) {
+		pr_debug("map: iova 0x%llx-0x%llx overlaps a mapping\n",
+			 map->iova, last);
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_OVERLAP, -EEXIST);
+		return -EEXIST;
+	}
+	if (!iommu->dma_avail) {
+		pr_debug("map: dma_entry_limit reached\n");
+		trace_vpt_reject(map->iova, map->size, VPT_REJECT_LIMIT, -ENOSPC);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/*
+ * Record a MAP_DMA wholly above the width that is skipped: nothing is
+ * pinned or mapped, but the range is kept in the tree so that an overlap
+ * is EEXIST, an unmap splitting it is EINVAL as for a mapping, and the
+ * entry limit bounds the records.  While any exists the width does not
+ * grow (vpt_iommu_update_geometry()), so each stays above it.
+ */
+static int vpt_dma_skip(struct vpt_iommu *iommu,
+			const struct vfio_iommu_type1_dma_map *map, u64 last)
+{
+	struct vpt_dma *dma;
+	int ret;
+
+	lockdep_assert_held(&iommu->lock);
+
+	ret = vpt_dma_check_room(iommu, map, last);
+	if (ret)
+		return ret;
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
+	if (!dma)
+		return -ENOMEM;
+	dma->iova = map->iova;
+	dma->size = map->size;
+	dma->prot = VPT_DMA_SKIPPED;
+	vpt_dma_link(iommu, dma);
+	iommu->dma_avail--;
+	iommu->nr_skip++;
+
+	iommu->skipped_maps++;
+	iommu->skipped_bytes += map->size;
+	pr_debug("map: skipped iova 0x%llx size 0x%llx above max_iova 0x%llx\n",
+		 map->iova, map->size, iommu->max_iova);
+	trace_vpt_skip(map->iova, map->size, iommu->max_iova);
+	return 0;
 }
 
 static int vpt_dma_do_map(struct vpt_iommu *iommu,
@@ -240,29 +315,20 @@ static int vpt_dma_do_map(struct vpt_iommu *iommu,
 		return -EOVERFLOW;
 	}
 
+	/*
+	 * The skip_above_width policy lets an unmodified client (a VMM
+	 * mirroring guest BAR moves) get the flag's answer; read once, as
+	 * it may change at any time.
+	 */
 	if (map->iova > iommu->max_iova &&
-	    (map->flags & VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH)) {
-		/* Nothing is pinned or mapped, so nothing is recorded. */
-		iommu->skipped_maps++;
-		iommu->skipped_bytes += map->size;
-		pr_debug("map: skipped iova 0x%llx size 0x%llx above max_iova 0x%llx\n",
-			 map->iova, map->size, iommu->max_iova);
-		trace_vpt_skip(map->iova, map->size, iommu->max_iova);
-		return 0;
-	}
+	    ((map->flags & VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH) ||
+	     READ_ONCE(vpt_skip_above_width)))
+		return vpt_dma_skip(iommu, map, last);
 
 	/* Upstream's order of checks: overlap, entry limit, IOVA range. */
-	if (vpt_dma_find(iommu, map->iova, last)) {
-		pr_debug("map: iova 0x%llx-0x%llx overlaps a mapping\n",
-			 map->iova, last);
-		trace_vpt_reject(map->iova, map->size, VPT_REJECT_OVERLAP, -EEXIST);
-		return -EEXIST;
-	}
-	if (!iommu->dma_avail) {
-		pr_debug("map: dma_entry_limit reached\n");
-		trace_vpt_reject(map->iova, map->size, VPT_REJECT_LIMIT, -ENOSPC);
-		return -ENOSPC;
-	}
+	ret = vpt_dma_check_room(iommu, map, last);
+	if (ret)
+		return ret;
 	if (!vpt_iommu_range_usable(iommu, map->iova, last)) {
 		pr_debug("map: iova 0x%llx-0x%llx not in one usable range (max_iova 0x%llx)\n",
 			 map->iova, last, iommu->max_iova);
@@ -408,9 +474,11 @@ static int vpt_dma_do_unmap(struct vpt_iommu *iommu,
 		/*
 		 * Any holder of the container may unmap, whatever mm mapped
 		 * it (upstream since 6.0, for exec-based live update); the
-		 * charge still goes back to the mm that mapped it.
+		 * charge still goes back to the mm that mapped it.  A skip
+		 * record goes too, but no byte of it was ever mapped.
 		 */
-		unmapped += dma->size;
+		if (!vpt_dma_is_skip(dma))
+			unmapped += dma->size;
 		count++;
 	}
 	if (count)
@@ -455,6 +523,8 @@ int vpt_iommu_replay(struct vpt_iommu *iommu, struct vpt_iommu_domain *d)
 
 	for (node = rb_first(&iommu->dmas); node; node = rb_next(node)) {
 		dma = rb_entry(node, struct vpt_dma, node);
+		if (vpt_dma_is_skip(dma))
+			continue;
 		ret = vpt_dma_map_domain(dma, d);
 		if (ret)
 			goto err_unmap;
@@ -469,7 +539,8 @@ err_unmap:
 		dma = rb_entry(node, struct vpt_dma, node);
 		if (dma == failed)
 			break;
-		vpt_dma_unmap_domain(dma, d);
+		if (!vpt_dma_is_skip(dma))
+			vpt_dma_unmap_domain(dma, d);
 	}
 	vpt_domain_sync(d);
 	return ret;
@@ -483,7 +554,10 @@ void vpt_iommu_unmap_domain(struct vpt_iommu *iommu,
 	lockdep_assert_held(&iommu->lock);
 
 	for (node = rb_first(&iommu->dmas); node; node = rb_next(node)) {
-		vpt_dma_unmap_domain(rb_entry(node, struct vpt_dma, node), d);
+		struct vpt_dma *dma = rb_entry(node, struct vpt_dma, node);
+
+		if (!vpt_dma_is_skip(dma))
+			vpt_dma_unmap_domain(dma, d);
 		cond_resched();
 	}
 	vpt_domain_sync(d);
@@ -512,10 +586,15 @@ bool vpt_iommu_dmas_fit(struct vpt_iommu *iommu,
 
 	lockdep_assert_held(&iommu->lock);
 
-	/* Both are sorted: one merge-like walk. */
+	/*
+	 * Both are sorted: one merge-like walk.  Skip records lie above
+	 * the width by construction and need no range.
+	 */
 	for (node = rb_first(&iommu->dmas); node; node = rb_next(node)) {
 		struct vpt_dma *dma = rb_entry(node, struct vpt_dma, node);
 
+		if (vpt_dma_is_skip(dma))
+			continue;
 		while (i < nr && ranges[i].last < dma->iova)
 			i++;
 		if (i == nr || dma->iova < ranges[i].start ||

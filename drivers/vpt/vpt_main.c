@@ -26,6 +26,11 @@ module_param_named(dma_entry_limit, vpt_dma_entry_limit, uint, 0644);
 MODULE_PARM_DESC(dma_entry_limit,
 		 "Maximum number of DMA mappings a container may hold (default 65535, as upstream)");
 
+bool vpt_skip_above_width;
+module_param_named(skip_above_width, vpt_skip_above_width, bool, 0644);
+MODULE_PARM_DESC(skip_above_width,
+		 "Treat every DMA map lying wholly above the IOMMU width as if the client had passed VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH (default N: such a map fails with EINVAL, as upstream)");
+
 static int __init vpt_init(void)
 {
 	int ret;

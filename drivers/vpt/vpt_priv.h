@@ -11,11 +11,19 @@
  *
  * Lock order, outermost first; a lock may be taken while holding only
  * locks above it:
+ *   vpt_group.attach_lock   one group's container membership; held across
+ *                           attach, detach and the backend's teardown
  *   vpt_group_list_lock     the global list of groups
- *   vpt_group.lock          one group's devices, container and fds
+ *   vpt_group.lock          one group's devices, container pointer and fds
  *   vpt_container.lock      (rwsem) the container's groups and backend
  *   vpt_iommu.lock          the backend's domains, mappings and counters
  *   vpt_device.open_lock    one device's open count
+ *
+ * vpt_group_list_lock and vpt_group.lock are shared with probe, remove
+ * and every open and close, so neither is ever held while waiting for a
+ * container's users (a MAP_DMA blocked in GUP) or across a teardown that
+ * unpins: that work runs under the group's attach_lock alone, which no
+ * other vpt lock nests around.
  */
 #ifndef _VPT_PRIV_H
 #define _VPT_PRIV_H
@@ -35,6 +43,7 @@
 extern char *vpt_node_dir;
 extern bool vpt_allow_unsafe_interrupts;
 extern unsigned int vpt_dma_entry_limit;
+extern bool vpt_skip_above_width;
 
 struct vpt_iommu;
 
@@ -62,7 +71,14 @@ struct vpt_container {
  * @cdev: the group node's char device.
  * @list_entry: link in the global group list, under vpt_group_list_lock.
  * @listed: on the global list with its node present.
- * @lock: protects every member below.
+ * @attach_lock: serialises the group's joining and leaving a container
+ *               (SET_CONTAINER, UNSET_CONTAINER, the release's detach)
+ *               and GET_DEVICE_FD against them.  Held across the
+ *               container's attach and detach, which may wait for the
+ *               container's other users and unpin all of its memory;
+ *               taken under no other vpt lock.
+ * @lock: protects every member below; held only briefly (never across
+ *        a container attach or detach), as the list lock nests it.
  * @iommu_group: the kernel's IOMMU group; a reference is held.
  * @devices: registered vpt devices of the group (vpt_device.group_entry).
  * @opened_file: the open group fd, or NULL (the node is exclusive, as
@@ -71,7 +87,8 @@ struct vpt_container {
  * @device_fds: number of open device fds obtained through @opened_file;
  *              UNSET_CONTAINER needs it to be zero.
  * @container: the container the group is attached to, or NULL.  The
- *             group then owns the IOMMU group's DMA.
+ *             group then owns the IOMMU group's DMA.  Written under
+ *             both @attach_lock and @lock, so either is enough to read.
  * @container_entry: link in @container->group_list, under the
  *                   container's lock.
  * @kvm: the KVM instance KVM's VFIO device last gave the group fd
@@ -83,6 +100,8 @@ struct vpt_group {
 	struct cdev cdev;
 	struct list_head list_entry;
 	bool listed;
+	/* container membership; held across attach, detach, teardown */
+	struct mutex attach_lock;
 
 	/* protects the members below */
 	struct mutex lock;
@@ -112,7 +131,8 @@ int vpt_container_init(void);
 void vpt_container_exit(void);
 int vpt_container_attach_group(struct vpt_container *container,
 			       struct vpt_group *group);
-void vpt_container_detach_group(struct vpt_group *group);
+void vpt_container_detach_group(struct vpt_container *container,
+				struct vpt_group *group);
 struct vpt_container *vpt_container_from_file(struct file *file);
 void vpt_container_put(struct vpt_container *container);
 

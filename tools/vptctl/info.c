@@ -233,6 +233,27 @@ static int info_group(const char *arg)
 	return dev.group;
 }
 
+/*
+ * The operator's skip_above_width policy (vpt.ko parameter): whether a
+ * client that never asks to skip gets its maps above the width skipped.
+ */
+static void print_skip_policy(void)
+{
+	char path[PATH_MAX], val[8] = "";
+	bool on;
+
+	if (vptctl_path(path, sizeof(path),
+			"module/vpt/parameters/skip_above_width") ||
+	    vptctl_read_attr(path, val, sizeof(val))) {
+		printf("skip_above_width: unknown (no such vpt parameter)\n");
+		return;
+	}
+	on = val[0] == 'Y' || val[0] == 'y' || val[0] == '1';
+	printf("skip_above_width: %s\n", on ?
+	       "on (every map wholly above the width is skipped, flag or not)" :
+	       "off (only maps with VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH are skipped)");
+}
+
 static void print_stack(int container)
 {
 	bool width = ioctl(container, VFIO_CHECK_EXTENSION,
@@ -245,6 +266,8 @@ static void print_stack(int container)
 	if (width || skip)
 		printf("vpt extensions:%s%s\n", width ? " IOMMU_WIDTH" : "",
 		       skip ? " DMA_SKIP_ABOVE_WIDTH" : "");
+	if (skip)
+		print_skip_policy();
 }
 
 /* The devices of the group, each opened through the group fd. */

@@ -44,7 +44,9 @@
  * Returned in the VFIO_IOMMU_GET_INFO capability chain once the container
  * has an IOMMU set.  Intel VT-d narrows a domain's aperture only when a
  * device is attached, so the values are read from the attached domains
- * and change as groups join and leave the container.
+ * and change as groups join and leave the container.  While the
+ * container holds a skipped range, @width and @max_iova may shrink but
+ * do not grow: every skipped range stays above @max_iova.
  */
 struct vpt_iommu_type1_info_cap_width {
 	struct vfio_info_cap_header header;
@@ -59,9 +61,11 @@ struct vpt_iommu_type1_info_cap_width {
  * VFIO_IOMMU_MAP_DMA flag: when the whole range [iova, iova + size - 1]
  * lies above the IOMMU's highest translatable IOVA, succeed without
  * pinning or mapping anything, and count it.  A range that straddles the
- * width still fails with -EINVAL.  A later VFIO_IOMMU_UNMAP_DMA of the
- * skipped range succeeds and unmaps nothing.  This is what a VMM wants
- * for transient BAR addresses during guest BAR sizing.
+ * width still fails with -EINVAL.  The skipped range is remembered like a
+ * mapping: an overlapping map is -EEXIST, an unmap covering part of it is
+ * -EINVAL, one covering all of it succeeds and unmaps nothing (0 bytes),
+ * and it uses a dma_entry_limit entry.  This is what a VMM wants for
+ * transient BAR addresses during guest BAR sizing.
  */
 #define VPT_DMA_MAP_FLAG_SKIP_ABOVE_WIDTH	(1U << 24)
 

@@ -209,6 +209,27 @@ TEST(info_reports_iommu_width_of_the_run)
 	EXPECT_NE(NULL, strstr(o.out, want)) TH_LOG("%s", o.out);
 }
 
+TEST(info_shows_skip_above_width_policy)
+{
+	static const char *param = "/sys/module/vpt/parameters/skip_above_width";
+	char saved[8] = "";
+	struct ctl_out o;
+
+	if (!have_ctl() || vpt_stack_is_upstream())
+		SKIP(return, "no %s, or " VPT_ONLY_REASON, ctl_path());
+	ASSERT_EQ(0, vpt_read_file(param, saved, sizeof(saved)));
+	/* No ASSERT from here on: the setting must be put back. */
+	EXPECT_EQ(0, vpt_sysfs_write(param, "Y"));
+	EXPECT_EQ(0, CTL(&o, "info", VPT_EDU_BDF));
+	EXPECT_NE(NULL, strstr(o.out, "skip_above_width: on ("))
+		TH_LOG("%s", o.out);
+	EXPECT_EQ(0, vpt_sysfs_write(param, "N"));
+	EXPECT_EQ(0, CTL(&o, "info", VPT_EDU_BDF));
+	EXPECT_NE(NULL, strstr(o.out, "skip_above_width: off ("))
+		TH_LOG("%s", o.out);
+	vpt_sysfs_write(param, saved);
+}
+
 TEST(info_map_shows_msi_hole_and_top_hole)
 {
 	unsigned int aw;

@@ -766,7 +766,8 @@ TEST_F(dma, skip_flag_above_width_succeeds_and_counts)
 	after = width_cap(self->c);
 	EXPECT_EQ(before.skipped_maps + 1, after.skipped_maps);
 	EXPECT_EQ(before.skipped_bytes + BUF_SIZE, after.skipped_bytes);
-	EXPECT_EQ(avail, dma_avail(self->c));
+	/* The skip record is a kernel object: it counts as an entry. */
+	EXPECT_EQ(avail - 1, dma_avail(self->c));
 }
 
 TEST_F(dma, skip_flag_at_bar_sizing_address_succeeds)
@@ -820,6 +821,239 @@ TEST_F(dma, skip_flag_below_width_maps_normally)
 	EXPECT_EQ(0ULL, width_cap(self->c).skipped_maps);
 	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0, &size));
 	EXPECT_EQ(BUF_SIZE, size);
+}
+
+/* A skipped range is recorded: the rules for mappings apply to it. */
+TEST_F(dma, skip_record_overlapping_map_eexist)
+{
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "vpt flag, or the address is translatable");
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+			     SKIP_FLAG));
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, BAR_SIZING_IOVA + PAGE, self->buf,
+				   BUF_SIZE, SKIP_FLAG));
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, PAGE,
+				   RW));
+	EXPECT_EQ(1ULL, width_cap(self->c).skipped_maps);
+}
+
+TEST_F(dma, skip_record_unmap_partly_covering_einval)
+{
+	uint64_t size = 1;
+
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "vpt flag, or the address is translatable");
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+			     SKIP_FLAG));
+	/* As for a mapping (type1v2): an unmap may not split it. */
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, BAR_SIZING_IOVA, PAGE, 0, NULL));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, BAR_SIZING_IOVA + PAGE,
+				     BUF_SIZE - PAGE, 0, NULL));
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, BAR_SIZING_IOVA - PAGE,
+				     2 * PAGE, 0, NULL));
+	/* Still there, whole: the overlap is refused, the full unmap works. */
+	EXPECT_EQ(-EEXIST, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, PAGE,
+				   SKIP_FLAG));
+	ASSERT_EQ(0, vpt_unmap(self->c, BAR_SIZING_IOVA, BUF_SIZE, 0, &size));
+	EXPECT_EQ((uint64_t)0, size);
+	EXPECT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, PAGE,
+			     SKIP_FLAG));
+}
+
+TEST_F(dma, skip_record_unmap_covering_it_and_a_mapping_returns_mapped_bytes)
+{
+	uint64_t size = 0;
+
+	if (vpt_stack_is_upstream() || self->width >= 64)
+		SKIP(return, "vpt flag, or nothing above the width");
+	ASSERT_EQ(0, vpt_map(self->c, (1ULL << self->width) - PAGE, self->buf,
+			     PAGE, RW));
+	ASSERT_EQ(0, vpt_map(self->c, 1ULL << self->width, self->buf, PAGE,
+			     SKIP_FLAG));
+	ASSERT_EQ(0, vpt_unmap(self->c, (1ULL << self->width) - PAGE,
+			       2 * PAGE, 0, &size));
+	EXPECT_EQ(PAGE, size);
+	ASSERT_NOTHING_HELD();
+	EXPECT_EQ(0, vpt_map(self->c, 1ULL << self->width, self->buf, PAGE,
+			     SKIP_FLAG));
+}
+
+TEST_F(dma, skip_record_removed_by_unmap_all)
+{
+	uint32_t avail = dma_avail(self->c);
+	uint64_t size = 1;
+
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "vpt flag, or the address is translatable");
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+			     SKIP_FLAG));
+	EXPECT_EQ(avail - 1, dma_avail(self->c));
+	ASSERT_EQ(0, vpt_unmap(self->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
+	EXPECT_EQ((uint64_t)0, size);
+	EXPECT_EQ(avail, dma_avail(self->c));
+}
+
+/*
+ * Groups joining and leaving keep the skip records and, with them, the
+ * width.  The VM has one IOMMU, so the second group cannot make the
+ * width grow or shrink here; this checks the records survive and the
+ * reported width stays exact.
+ */
+TEST_F(dma, skip_record_survives_second_group_join_and_leave)
+{
+	struct vpt_iommu_type1_info_cap_width before, after;
+	uint64_t size = 1;
+	int g;
+
+	if (vpt_stack_is_upstream() || self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "vpt flag, or the address is translatable");
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf, BUF_SIZE,
+			     SKIP_FLAG));
+	before = width_cap(self->c);
+	g = vpt_open_group(vpt_iommu_group(VPT_IVSHMEM_BDF));
+	ASSERT_LE(0, g);
+	ASSERT_EQ(0, ioctl(g, VFIO_GROUP_SET_CONTAINER, &self->c));
+	after = width_cap(self->c);
+	EXPECT_EQ(before.width, after.width);
+	EXPECT_EQ(before.max_iova, after.max_iova);
+	ASSERT_EQ(0, ioctl(g, VFIO_GROUP_UNSET_CONTAINER));
+	close(g);
+	after = width_cap(self->c);
+	EXPECT_EQ(before.width, after.width);
+	EXPECT_EQ(before.max_iova, after.max_iova);
+	EXPECT_EQ(self->max_iova, after.max_iova);
+	EXPECT_EQ(-EINVAL, vpt_unmap(self->c, BAR_SIZING_IOVA, PAGE, 0, NULL));
+	ASSERT_EQ(0, vpt_unmap(self->c, BAR_SIZING_IOVA, BUF_SIZE, 0, &size));
+	EXPECT_EQ((uint64_t)0, size);
+}
+
+/* --- the skip_above_width module parameter (operator policy) --- */
+
+#define SKIP_PARAM	"/sys/module/vpt/parameters/skip_above_width"
+/* What a guest's 64-bit BAR sizing leaves for a moment: 128 KiB. */
+#define BAR_SIZING_SIZE	0x20000ULL
+
+FIXTURE(policy) {
+	struct vpt_dev d;
+	int c;
+	uint64_t max_iova;	/* end of the last usable IOVA range */
+	uint8_t *buf;		/* BAR_SIZING_SIZE bytes, populated */
+	char saved[8];		/* the parameter before the test, or "" */
+};
+
+FIXTURE_SETUP(policy)
+{
+	struct vfio_iommu_type1_info_cap_iova_range *r;
+	struct vfio_iommu_type1_info *info;
+
+	self->saved[0] = '\0';
+	if (!vpt_stack_is_upstream())
+		ASSERT_EQ(0, vpt_read_file(SKIP_PARAM, self->saved,
+					   sizeof(self->saved)));
+	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_EDU_BDF));
+	self->c = self->d.container;
+	info = info_get(self->c);
+	ASSERT_NE(NULL, info);
+	r = info_ranges(info);
+	ASSERT_NE(NULL, r);
+	self->max_iova = r->iova_ranges[r->nr_iovas - 1].end;
+	free(info);
+	self->buf = mmap(NULL, BAR_SIZING_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(policy)
+{
+	vpt_dev_close(&self->d);
+	/* Put the operator's setting back whatever the test did. */
+	if (self->saved[0])
+		vpt_sysfs_write(SKIP_PARAM, self->saved);
+}
+
+static int set_skip_policy(bool on)
+{
+	return vpt_sysfs_write(SKIP_PARAM, on ? "Y" : "N");
+}
+
+/* Pins ever taken, system wide (per-CPU deltas folded in first). */
+static long long pins_acquired(void)
+{
+	vpt_pins_now();
+	return vpt_vmstat("nr_foll_pin_acquired");
+}
+
+TEST_F(policy, skip_policy_on_unmodified_map_above_width_skipped_unpinned)
+{
+	struct vpt_iommu_type1_info_cap_width before, after;
+	long long acquired, lck;
+	uint64_t size = 1;
+
+	if (vpt_stack_is_upstream())
+		SKIP(return, VPT_ONLY_REASON);
+	if (self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "the BAR sizing address is translatable");
+	ASSERT_EQ(0, set_skip_policy(true));
+	before = width_cap(self->c);
+	acquired = pins_acquired();
+	lck = vmlck_kb();
+	/* No vpt flag: an unmodified VFIO client. */
+	ASSERT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf,
+			     BAR_SIZING_SIZE, RW));
+	EXPECT_EQ(acquired, pins_acquired());
+	EXPECT_EQ(lck, vmlck_kb());
+	after = width_cap(self->c);
+	EXPECT_EQ(before.skipped_maps + 1, after.skipped_maps);
+	EXPECT_EQ(before.skipped_bytes + BAR_SIZING_SIZE,
+		  after.skipped_bytes);
+	/* The VMM's unmap when the BAR moves back succeeds. */
+	ASSERT_EQ(0, vpt_unmap(self->c, BAR_SIZING_IOVA, BAR_SIZING_SIZE, 0,
+			       &size));
+	EXPECT_EQ((uint64_t)0, size);
+}
+
+TEST_F(policy, skip_policy_on_straddling_map_einval)
+{
+	uint64_t iova = self->max_iova + 1 - PAGE;
+
+	if (vpt_stack_is_upstream())
+		SKIP(return, VPT_ONLY_REASON);
+	if (self->max_iova == UINT64_MAX)
+		SKIP(return, "64-bit IOMMU");
+	ASSERT_EQ(0, set_skip_policy(true));
+	EXPECT_EQ(-EINVAL, vpt_map(self->c, iova, self->buf, 2 * PAGE, RW));
+	EXPECT_EQ(0ULL, width_cap(self->c).skipped_maps);
+}
+
+/* Upstream's answer, and vpt's without the policy. */
+TEST_F(policy, skip_policy_off_unmodified_map_above_width_einval)
+{
+	long long acquired = pins_acquired();
+
+	if (self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "the BAR sizing address is translatable");
+	if (!vpt_stack_is_upstream())
+		ASSERT_EQ(0, set_skip_policy(false));
+	EXPECT_EQ(-EINVAL, vpt_map(self->c, BAR_SIZING_IOVA, self->buf,
+				   BAR_SIZING_SIZE, RW));
+	EXPECT_EQ(acquired, pins_acquired());
+	if (!vpt_stack_is_upstream())
+		EXPECT_EQ(0ULL, width_cap(self->c).skipped_maps);
+}
+
+TEST_F(policy, skip_policy_applies_to_open_containers_at_once)
+{
+	if (vpt_stack_is_upstream())
+		SKIP(return, VPT_ONLY_REASON);
+	if (self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "the BAR sizing address is translatable");
+	ASSERT_EQ(0, set_skip_policy(false));
+	EXPECT_EQ(-EINVAL, vpt_map(self->c, BAR_SIZING_IOVA, self->buf,
+				   BAR_SIZING_SIZE, RW));
+	ASSERT_EQ(0, set_skip_policy(true));
+	EXPECT_EQ(0, vpt_map(self->c, BAR_SIZING_IOVA, self->buf,
+			     BAR_SIZING_SIZE, RW));
+	EXPECT_EQ(1ULL, width_cap(self->c).skipped_maps);
 }
 
 /* --- RLIMIT_MEMLOCK --- */

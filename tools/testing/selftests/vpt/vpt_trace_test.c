@@ -249,6 +249,32 @@ TEST_F(trace, skip_flag_emits_skip_with_max_iova)
 	EXPECT_EQ(0, tr_count(self->text, "vpt_map: ", NULL));
 }
 
+TEST_F(trace, skip_policy_emits_skip_for_an_unflagged_map)
+{
+	static const char *param = "/sys/module/vpt/parameters/skip_above_width";
+	unsigned int aw = vpt_aw_bits();
+	char want[160], saved[8] = "";
+	int ret;
+
+	if (self->skip)
+		return;
+	if (!aw)
+		SKIP(return, "VPT_AW_BITS not set");
+	ASSERT_EQ(0, vpt_read_file(param, saved, sizeof(saved)));
+	ASSERT_EQ(0, vpt_sysfs_write(param, "Y"));
+	ret = vpt_map(self->container, 1ULL << aw, self->buf, 4096,
+		      VFIO_DMA_MAP_FLAG_READ);
+	vpt_sysfs_write(param, saved);
+	EXPECT_EQ(0, ret);
+	ASSERT_EQ(0, tr_read(self->text, TR_BUF_LEN));
+	snprintf(want, sizeof(want), "iova=0x%llx size=0x1000 max_iova=0x%llx",
+		 1ULL << aw, (1ULL << aw) - 1);
+	EXPECT_EQ(1, tr_count(self->text, "vpt_skip: ", want))
+		TH_LOG("%s", self->text);
+	EXPECT_EQ(0, tr_count(self->text, "vpt_reject: ", NULL));
+	EXPECT_EQ(0, tr_count(self->text, "vpt_pin: ", NULL));
+}
+
 TEST_F(trace, unmap_emits_unmap_and_uncharge)
 {
 	char want[160];
