@@ -8,8 +8,8 @@
  * the device (driver_managed_dma): vpt.ko owns the IOMMU domain.
  *
  * This file: probe/remove, open/close of the device, the ioctls.  Config
- * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c, hardware
- * BAR sizing in vpt_pci_bar.c.
+ * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c and
+ * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c.
  */
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -108,6 +108,7 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 	ret = vpt_pci_config_init(vpci);
 	if (ret)
 		goto err_free_state;
+	vpt_pci_mmap_open(vpci);
 	return 0;
 
 err_free_state:
@@ -142,6 +143,7 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	up_write(&vpci->memory_lock);
 
 	vpt_pci_bars_release(vpci);
+	vpt_pci_mmap_close(vpci);
 	vpt_pci_config_free(vpci);
 
 	/*
@@ -216,63 +218,14 @@ static long vpt_pci_get_info(struct vpt_pci_device *vpci, void __user *arg)
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
-/*
- * The sparse-mmap capability of a BAR holding the MSI-X table or PBA: the
- * page ranges around them.  Returns NULL with *@size 0 when the BAR has
- * neither, an ERR_PTR on allocation failure.
- */
-static struct vfio_region_info_cap_sparse_mmap *
-vpt_pci_sparse_cap(struct vpt_pci_device *vpci, int bar, size_t *size)
-{
-	struct vfio_region_info_cap_sparse_mmap *sparse;
-	u64 len = pci_resource_len(vpci->pdev, bar);
-	u64 hs[2], he[2], cur = 0;
-	int i, n = 0, nr = 0;
-
-	*size = 0;
-	for (i = 0; i < 2; i++) {
-		vpt_pci_bar_msix_hole(vpci, bar, &hs[n], &he[n], i);
-		if (hs[n] < he[n])
-			n++;
-	}
-	if (!n)
-		return NULL;
-	if (n == 2 && hs[1] < hs[0]) {
-		swap(hs[0], hs[1]);
-		swap(he[0], he[1]);
-	}
-
-	sparse = kzalloc(struct_size(sparse, areas, n + 1), GFP_KERNEL);
-	if (!sparse)
-		return ERR_PTR(-ENOMEM);
-	for (i = 0; i < n; i++) {
-		if (hs[i] > cur && cur < len) {
-			sparse->areas[nr].offset = cur;
-			sparse->areas[nr].size = min(hs[i], len) - cur;
-			nr++;
-		}
-		cur = max(cur, he[i]);
-	}
-	if (cur < len) {
-		sparse->areas[nr].offset = cur;
-		sparse->areas[nr].size = len - cur;
-		nr++;
-	}
-	sparse->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
-	sparse->header.version = 1;
-	sparse->nr_areas = nr;
-	*size = struct_size(sparse, areas, nr);
-	return sparse;
-}
-
 static long vpt_pci_get_region_info(struct vpt_pci_device *vpci,
 				    void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
-	struct vfio_region_info_cap_sparse_mmap *sparse = NULL;
 	struct pci_dev *pdev = vpci->pdev;
 	struct vfio_region_info info;
 	size_t cap_size = 0;
+	void *cap = NULL;
 	u32 argsz, index;
 	long ret = 0;
 
@@ -302,17 +255,10 @@ static long vpt_pci_get_region_info(struct vpt_pci_device *vpci,
 			break;
 		info.flags = VFIO_REGION_INFO_FLAG_READ |
 			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (!vpt_pci_bar_mmap_ok(vpci, index))
-			break;
-		info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
-		sparse = vpt_pci_sparse_cap(vpci, index, &cap_size);
-		if (IS_ERR(sparse))
-			return PTR_ERR(sparse);
-		if (sparse && !sparse->nr_areas) {
-			/* The table and PBA fill the BAR: nothing to map. */
-			info.flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
-			cap_size = 0;
-		}
+		ret = vpt_pci_mmap_region_info(vpci, index, &info.flags,
+					       &cap, &cap_size);
+		if (ret)
+			return ret;
 		break;
 	case VFIO_PCI_ROM_REGION_INDEX:
 		info.size = vpt_pci_rom_size(vpci);
@@ -333,7 +279,7 @@ static long vpt_pci_get_region_info(struct vpt_pci_device *vpci,
 			/* Tell the user how much room the chain needs. */
 			info.argsz = sizeof(info) + cap_size;
 			info.cap_offset = 0;
-		} else if (copy_to_user(arg + sizeof(info), sparse, cap_size)) {
+		} else if (copy_to_user(arg + sizeof(info), cap, cap_size)) {
 			ret = -EFAULT;
 			goto out;
 		} else {
@@ -343,7 +289,7 @@ static long vpt_pci_get_region_info(struct vpt_pci_device *vpci,
 	if (copy_to_user(arg, &info, minsz))
 		ret = -EFAULT;
 out:
-	kfree(sparse);
+	kfree(cap);
 	return ret;
 }
 
@@ -386,7 +332,7 @@ static const struct vpt_device_ops vpt_pci_ops = {
 	.request = vpt_pci_request,
 };
 
-/* Where the MSI-X table and PBA live; they are never mapped to the user. */
+/* Where the MSI-X table and PBA live (for vpt_pci_rdwr.c, vpt_pci_mmap.c). */
 static void vpt_pci_msix_info(struct vpt_pci_device *vpci)
 {
 	struct pci_dev *pdev = vpci->pdev;

@@ -5,7 +5,8 @@
  * Files, each with its own prefix:
  *   vpt_pci_core.c    module init/exit, probe/remove, open/close, ioctls
  *   vpt_pci_config.c  vpt_pci_config_*: the virtual config space
- *   vpt_pci_rdwr.c    vpt_pci_bar_rw(), vpt_pci_mmap(): BAR and ROM access
+ *   vpt_pci_rdwr.c    vpt_pci_bar_rw(): BAR and ROM access by read/write
+ *   vpt_pci_mmap.c    vpt_pci_mmap*(): what may be mmapped, and the faults
  *   vpt_pci_bar.c     vpt_pci_hw_*: hardware BAR sizing and restore, always
  *                     with decoding disabled
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
@@ -97,6 +98,11 @@ struct vpt_pci_config {
  * @pba_bar: BAR holding the MSI-X PBA, or -1.
  * @pba_offset: offset of the PBA in @pba_bar.
  * @pba_size: size of the PBA in bytes.
+ * @msix_mappable: the IOMMU isolates MSIs, so the MSI-X table and PBA may
+ *                 be mmapped with the rest of their BAR.  Set at open.
+ * @subpage: per BAR, the reservation of the rest of the page a sub-page
+ *           BAR starts; held (parent set) from open to close when the
+ *           BAR may be mmapped.
  * @saved_state: config state saved at open, restored at close.  Owned by
  *               open_device/close_device (serialised by vpt.ko).
  * @config_lock: protects @cfg.
@@ -140,6 +146,8 @@ struct vpt_pci_device {
 	int pba_bar;
 	u32 pba_offset;
 	u32 pba_size;
+	bool msix_mappable;
+	struct resource subpage[PCI_STD_NUM_BARS];
 
 	struct pci_saved_state *saved_state;
 
@@ -185,14 +193,18 @@ ssize_t vpt_pci_config_rw(struct vpt_pci_device *vpci, char __user *buf,
 			  size_t count, loff_t *ppos, bool iswrite);
 
 /* vpt_pci_rdwr.c */
-bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar);
-void vpt_pci_bar_msix_hole(struct vpt_pci_device *vpci, int bar,
-			   u64 *start, u64 *end, int which);
+int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar, void __iomem **io);
 ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 		       size_t count, loff_t *ppos, bool iswrite);
-int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
 void vpt_pci_bars_release(struct vpt_pci_device *vpci);
 size_t vpt_pci_rom_size(struct vpt_pci_device *vpci);
+
+/* vpt_pci_mmap.c */
+void vpt_pci_mmap_open(struct vpt_pci_device *vpci);
+void vpt_pci_mmap_close(struct vpt_pci_device *vpci);
+int vpt_pci_mmap_region_info(struct vpt_pci_device *vpci, int bar,
+			     u32 *flags, void **cap, size_t *size);
+int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
 
 /* vpt_pci_intr.c */
 u32 vpt_pci_intr_count(struct vpt_pci_device *vpci, u32 index);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vpt_pci_rdwr.c - BAR and ROM access: read/write and mmap.
+ * vpt_pci_rdwr.c - BAR and ROM access through read/write (mmap is in
+ * vpt_pci_mmap.c).
  *
  * Memory BARs (and the ROM, which is memory space too) may only be touched
  * while the user's virtual PCI_COMMAND has memory decoding on: read/write
@@ -23,9 +24,15 @@
 /* Largest piece read/write moves through one bounce buffer. */
 #define VPT_PCI_RW_CHUNK	PAGE_SIZE
 
-/* Map BAR @bar, requesting its region, on first use; return the mapping. */
-static int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar,
-			   void __iomem **io)
+/**
+ * vpt_pci_bar_map() - request and iomap BAR @bar on first use
+ * @vpci: the device, open
+ * @bar: a standard BAR index
+ * @io: set to the mapping; may be NULL to only request the region
+ *
+ * Return: 0, or the error of requesting or mapping the region.
+ */
+int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar, void __iomem **io)
 {
 	struct pci_dev *pdev = vpci->pdev;
 	int ret = 0;
@@ -80,53 +87,6 @@ void vpt_pci_bars_release(struct vpt_pci_device *vpci)
 		vpci->barmap[bar] = NULL;
 	}
 	mutex_unlock(&vpci->bar_lock);
-}
-
-/**
- * vpt_pci_bar_mmap_ok() - whether BAR @bar may be mmapped at all
- * @vpci: the device
- * @bar: a standard BAR index
- *
- * Only assigned memory BARs that cover whole pages: a smaller BAR would
- * expose the rest of its page, which may belong to another device, and
- * an unassigned one (start 0) would map page frame 0.
- */
-bool vpt_pci_bar_mmap_ok(struct vpt_pci_device *vpci, int bar)
-{
-	struct pci_dev *pdev = vpci->pdev;
-	resource_size_t len = pci_resource_len(pdev, bar);
-
-	return bar < PCI_STD_NUM_BARS &&
-	       (pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
-	       pci_resource_start(pdev, bar) && len >= PAGE_SIZE &&
-	       PAGE_ALIGNED(pci_resource_start(pdev, bar)) &&
-	       PAGE_ALIGNED(len);
-}
-
-/**
- * vpt_pci_bar_msix_hole() - a page range of @bar that must not be mmapped
- * @vpci: the device
- * @bar: a standard BAR index
- * @start: set to the first byte of the hole
- * @end: set to the byte after the hole; equal to @start if none
- * @which: 0 for the MSI-X table, 1 for the PBA
- *
- * The MSI-X table and PBA belong to the host's interrupt setup: they are
- * never mapped into the user, whole pages around them included.
- */
-void vpt_pci_bar_msix_hole(struct vpt_pci_device *vpci, int bar,
-			   u64 *start, u64 *end, int which)
-{
-	int hbar = which ? vpci->pba_bar : vpci->msix_bar;
-	u64 off = which ? vpci->pba_offset : vpci->msix_offset;
-	u64 size = which ? vpci->pba_size : vpci->msix_size;
-
-	*start = 0;
-	*end = 0;
-	if (hbar != bar || !size)
-		return;
-	*start = round_down(off, PAGE_SIZE);
-	*end = round_up(off + size, PAGE_SIZE);
 }
 
 /*
@@ -373,111 +333,3 @@ size_t vpt_pci_rom_size(struct vpt_pci_device *vpci)
 	return len;
 }
 
-/*
- * Insert 2^@order pages of the BAR around the faulting address, as one
- * PTE (order 0) or, where the kernel can hold PFN maps in its page
- * middle directory, as one PMD.  A huge entry needs the aligned range
- * to lie inside the vma (so inside the BAR and clear of the MSI-X
- * table, which mmap kept out of the vma) and the BAR's PFN to share the
- * address's alignment; otherwise the core retries with PTEs.
- */
-static vm_fault_t vpt_pci_mmap_huge_fault(struct vm_fault *vmf,
-					  unsigned int order)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	struct vpt_pci_device *vpci = vma->vm_private_data;
-	int bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
-	unsigned long first = vma->vm_pgoff &
-			      ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1);
-	unsigned long addr = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
-	unsigned long pgoff, pfn;
-	vm_fault_t ret;
-
-	/* The core passes any faulting address: align it, stay in the vma. */
-	if (addr < vma->vm_start ||
-	    addr + (PAGE_SIZE << order) > vma->vm_end) {
-		ret = VM_FAULT_FALLBACK;
-		goto out;
-	}
-	pgoff = first + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	pfn = (pci_resource_start(vpci->pdev, bar) >> PAGE_SHIFT) + pgoff;
-	if (!IS_ALIGNED(pfn, 1UL << order)) {
-		ret = VM_FAULT_FALLBACK;
-		goto out;
-	}
-
-	down_read(&vpci->memory_lock);
-	if (!vpt_pci_memory_enabled(vpci))
-		ret = VM_FAULT_SIGBUS;
-	else if (!order)
-		ret = vmf_insert_pfn(vma, addr, pfn);
-	else
-		ret = vpt_vmf_insert_pfn_huge(vmf, order, pfn);
-	up_read(&vpci->memory_lock);
-out:
-	trace_vpt_pci_mmap_fault(pci_name(vpci->pdev), bar,
-				 (u64)(first + ((vmf->address - vma->vm_start) >>
-						PAGE_SHIFT)) << PAGE_SHIFT,
-				 order, ret);
-	return ret;
-}
-
-static vm_fault_t vpt_pci_mmap_fault(struct vm_fault *vmf)
-{
-	return vpt_pci_mmap_huge_fault(vmf, 0);
-}
-
-static const struct vm_operations_struct vpt_pci_mmap_ops = {
-	.fault = vpt_pci_mmap_fault,
-	VPT_HUGE_FAULT(vpt_pci_mmap_huge_fault)
-};
-
-/**
- * vpt_pci_mmap() - mmap(2) of a BAR
- * @vpci: the device
- * @vma: the new mapping; its file offset selects region and offset
- *
- * Nothing is mapped here: pages are inserted on fault, and only while
- * memory decoding is on, so that a zap is all it takes to revoke them.
- *
- * Return: 0 or -EINVAL for anything but a shared mapping of whole pages
- * inside an mmap-able BAR, clear of the MSI-X table and PBA.
- */
-int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma)
-{
-	u64 bar = vma->vm_pgoff >> (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT);
-	u64 start, end, len, hs, he;
-	int which, ret;
-
-	if (!(vma->vm_flags & VM_SHARED))
-		return -EINVAL;
-	if (bar >= PCI_STD_NUM_BARS || !vpt_pci_bar_mmap_ok(vpci, bar))
-		return -EINVAL;
-	if (vma->vm_end <= vma->vm_start)
-		return -EINVAL;
-
-	len = pci_resource_len(vpci->pdev, bar);
-	start = (u64)(vma->vm_pgoff &
-		      ((1UL << (VPT_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1))
-		<< PAGE_SHIFT;
-	if (check_add_overflow(start, (u64)(vma->vm_end - vma->vm_start),
-			       &end) || end > len)
-		return -EINVAL;
-
-	for (which = 0; which < 2; which++) {
-		vpt_pci_bar_msix_hole(vpci, bar, &hs, &he, which);
-		if (hs < he && start < he && end > hs)
-			return -EINVAL;
-	}
-
-	/* The region must be ours while the user can reach it. */
-	ret = vpt_pci_bar_map(vpci, bar, NULL);
-	if (ret)
-		return ret;
-
-	vma->vm_private_data = vpci;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &vpt_pci_mmap_ops;
-	return 0;
-}

@@ -26,27 +26,11 @@ static int has(uint32_t flags, uint32_t bit)
 	return !!(flags & bit);
 }
 
-/* Hardware config space, through sysfs; 0 or -errno. */
-static int hw_read(const char *bdf, unsigned int off, void *buf, size_t len)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, len, off);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -EIO;
-}
-
 static uint32_t hw32(const char *bdf, unsigned int off)
 {
 	uint32_t v = 0xdeadbeef;
 
-	hw_read(bdf, off, &v, 4);
+	vpt_sysfs_config(bdf, off, &v, 4);
 	return v;
 }
 
@@ -54,7 +38,7 @@ static uint16_t hw16(const char *bdf, unsigned int off)
 {
 	uint16_t v = 0xdead;
 
-	hw_read(bdf, off, &v, 2);
+	vpt_sysfs_config(bdf, off, &v, 2);
 	return v;
 }
 
@@ -131,7 +115,7 @@ static int read_chain(int device, const char *bdf, struct chain *c)
 	int i;
 
 	if (device >= 0 ? vpt_cfg_read(device, 0, cfg, 256) :
-			  hw_read(bdf, 0, cfg, 256))
+			  vpt_sysfs_config(bdf, 0, cfg, 256))
 		return -1;
 	c->n = 0;
 	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
@@ -226,7 +210,7 @@ TEST_F(dev, header_matches_hardware_except_virtualised_fields)
 	unsigned int i;
 
 	ASSERT_EQ(0, vpt_cfg_read(self->d.device, 0, user, 64));
-	ASSERT_EQ(0, hw_read(variant->bdf, 0, hw, 64));
+	ASSERT_EQ(0, vpt_sysfs_config(variant->bdf, 0, hw, 64));
 	for (i = 0; i < 64; i++) {
 		if (header_virtualised(i))
 			continue;
@@ -400,10 +384,10 @@ TEST_F(dev, unaligned_read_matches_hardware)
 
 	/* 1 + 2 + 4 byte pieces, across the vendor and device IDs. */
 	ASSERT_EQ(0, vpt_cfg_read(self->d.device, 1, user, 3));
-	ASSERT_EQ(0, hw_read(variant->bdf, 1, hw, 3));
+	ASSERT_EQ(0, vpt_sysfs_config(variant->bdf, 1, hw, 3));
 	EXPECT_EQ(0, memcmp(user, hw, 3));
 	ASSERT_EQ(0, vpt_cfg_read(self->d.device, 0x9, user, 7));
-	ASSERT_EQ(0, hw_read(variant->bdf, 0x9, hw, 7));
+	ASSERT_EQ(0, vpt_sysfs_config(variant->bdf, 0x9, hw, 7));
 	EXPECT_EQ(0, memcmp(user, hw, 3));	/* class code */
 }
 

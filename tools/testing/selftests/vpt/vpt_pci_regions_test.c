@@ -124,58 +124,9 @@ static unsigned long long res_size(const struct sysfs_res *r)
 	return r->start || r->end ? r->end - r->start + 1 : 0;
 }
 
-/* Hardware config space, read through sysfs. */
-static int sysfs_config(const char *bdf, unsigned int off, void *buf,
-			size_t len)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, len, off);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -EIO;
-}
-
-/*
- * The MSI-X table's BAR, offset and size from the hardware, or -1; the
- * PBA's BAR goes to *pba_bir if that is not NULL.
- */
-static int msix_info(const char *bdf, uint64_t *off, uint64_t *size,
-		     int *pba_bir)
-{
-	uint8_t cfg[256];
-	unsigned int pos, loops = 0;
-
-	if (sysfs_config(bdf, 0, cfg, sizeof(cfg)))
-		return -1;
-	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3; pos && loops < 48;
-	     pos = cfg[pos + 1] & ~3, loops++) {
-		uint16_t flags;
-		uint32_t table;
-
-		if (pos < 0x40 || pos > 0xf4)
-			return -1;
-		if (cfg[pos] != PCI_CAP_ID_MSIX)
-			continue;
-		memcpy(&flags, cfg + pos + PCI_MSIX_FLAGS, 2);
-		memcpy(&table, cfg + pos + PCI_MSIX_TABLE, 4);
-		if (pba_bir)
-			*pba_bir = cfg[pos + PCI_MSIX_PBA] & PCI_MSIX_PBA_BIR;
-		*off = table & PCI_MSIX_TABLE_OFFSET;
-		*size = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
-		return table & PCI_MSIX_TABLE_BIR;
-	}
-	return -1;
-}
-
 static int msix_table(const char *bdf, uint64_t *off, uint64_t *size)
 {
-	return msix_info(bdf, off, size, NULL);
+	return vpt_msix_info(bdf, off, size, NULL);
 }
 
 static sigjmp_buf bus_jmp;
@@ -271,7 +222,7 @@ TEST_F(dev, region_info_matches_sysfs_resource)
 	unsigned int i;
 
 	ASSERT_EQ(0, sysfs_resources(variant->bdf, res));
-	table_bir = msix_info(variant->bdf, &off, &size, &pba_bir);
+	table_bir = vpt_msix_info(variant->bdf, &off, &size, &pba_bir);
 	for (i = VFIO_PCI_BAR0_REGION_INDEX; i <= VFIO_PCI_ROM_REGION_INDEX;
 	     i++) {
 		struct vfio_region_info info;
@@ -389,9 +340,10 @@ TEST_F(dev, msix_irq_count_matches_config)
 {
 	struct vfio_irq_info info;
 	uint64_t off, size;
-	int bir = msix_table(variant->bdf, &off, &size);
+	int bir;
 
 	ASSERT_EQ(0, irq_info(self->d.device, VFIO_PCI_MSIX_IRQ_INDEX, &info));
+	bir = msix_table(variant->bdf, &off, &size);
 	EXPECT_EQ(bir < 0 ? 0 : size / 16, info.count);
 	EXPECT_TRUE(has(info.flags, VFIO_IRQ_INFO_EVENTFD));
 }
@@ -406,7 +358,8 @@ TEST_F(dev, irq_info_index_out_of_range_is_einval)
 /*
  * The BAR holding the MSI-X table: region info follows the capability
  * chain protocol (too small an argsz: CAPS flag, the needed argsz, no
- * offset), and the table's pages are not offered for mmap.
+ * offset), and where MSIs are not isolated the table's pages are not
+ * offered for mmap.
  */
 TEST_F(dev, msix_bar_capability_chain)
 {
@@ -420,7 +373,8 @@ TEST_F(dev, msix_bar_capability_chain)
 	if (bir < 0)
 		SKIP(return, "no MSI-X");
 	ASSERT_EQ(0, region_info(self->d.device, bir, &info));
-	if (info.size <= ((off + size + pg - 1) & ~(pg - 1)) - (off & ~(pg - 1)))
+	if (!vpt_msi_isolated() &&
+	    info.size <= ((off + size + pg - 1) & ~(pg - 1)) - (off & ~(pg - 1)))
 		SKIP(return, "table fills the BAR: nothing to map around it");
 	ASSERT_TRUE(has(info.flags, VFIO_REGION_INFO_FLAG_MMAP));
 	ASSERT_TRUE(has(info.flags, VFIO_REGION_INFO_FLAG_CAPS));
@@ -466,25 +420,54 @@ TEST_F(dev, msix_bar_capability_chain)
 	free(big);
 }
 
-/* vpt never maps the MSI-X table's page (upstream may, with IRQ remap). */
-TEST_F(dev, mmap_over_msix_table_is_einval)
+/*
+ * With MSIs isolated by the IOMMU, as upstream: the BAR holding the
+ * MSI-X table maps whole and says so with CAP_MSIX_MAPPABLE (and no
+ * sparse areas around the table).
+ */
+TEST_F(dev, msix_bar_offers_msix_mappable_cap)
+{
+	struct vfio_info_cap_header hdr;
+	struct vfio_region_info info;
+	uint64_t off, size;
+	int bir = msix_table(variant->bdf, &off, &size);
+
+	if (bir < 0)
+		SKIP(return, "no MSI-X");
+	if (!vpt_msi_isolated())
+		SKIP(return, "MSIs are not isolated in this VM");
+	ASSERT_EQ(0, region_info(self->d.device, bir, &info));
+	EXPECT_TRUE(has(info.flags, VFIO_REGION_INFO_FLAG_MMAP));
+	ASSERT_EQ(1, vpt_region_cap(self->d.device, bir,
+				    VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+				    &hdr, sizeof(hdr)));
+	EXPECT_EQ(1, hdr.version);
+	EXPECT_EQ(0, vpt_region_cap(self->d.device, bir,
+				    VFIO_REGION_INFO_CAP_SPARSE_MMAP, NULL, 0));
+}
+
+/* ... and the page of the table itself maps and can be read. */
+TEST_F(dev, mmap_of_msix_table_page_reads_the_table)
 {
 	struct vfio_region_info info;
 	uint64_t off, size, pg = page_size();
 	int bir = msix_table(variant->bdf, &off, &size);
-	void *p;
+	uint32_t *p, v = 0;
 
-	if (vpt_stack_is_upstream())
-		SKIP(return, VPT_ONLY_REASON);
 	if (bir < 0)
 		SKIP(return, "no MSI-X");
+	if (!vpt_msi_isolated())
+		SKIP(return, "MSIs are not isolated in this VM");
 	ASSERT_EQ(0, region_info(self->d.device, bir, &info));
-	if (info.size < (uint64_t)pg)
-		SKIP(return, "BAR smaller than a page");
+	ASSERT_LE((uint64_t)pg, info.size);
 	p = mmap(NULL, pg, PROT_READ, MAP_SHARED, self->d.device,
 		 VPT_REGION_OFFSET(bir) + (off & ~(pg - 1)));
-	EXPECT_EQ(MAP_FAILED, p);
-	EXPECT_EQ(EINVAL, errno);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Vector 0's control word: no vector is enabled, so it is masked. */
+	EXPECT_EQ(0, touch(&p[((off & (pg - 1)) + PCI_MSIX_ENTRY_VECTOR_CTRL) / 4],
+			   &v));
+	EXPECT_NE(0U, v & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	munmap(p, pg);
 }
 
 TEST_F(dev, msix_table_reads_ones_and_ignores_writes)
@@ -811,6 +794,65 @@ TEST(ivshmem_mmap_writes_read_back_through_pread)
 	}
 	munmap(bar, info.size);
 	vpt_dev_close(&d);
+}
+
+/*
+ * Whether /proc/iomem has a line naming @what (the sub-page
+ * reservations: "vpt-pci sub-page reserved", upstream's "vfio sub-page
+ * reserved").  Needs root, which the tests have.
+ */
+static int iomem_has(const char *what)
+{
+	char line[256];
+	int found = 0;
+	FILE *f = fopen("/proc/iomem", "r");
+
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, what);
+	fclose(f);
+	return found;
+}
+
+/*
+ * ivshmem's register BAR0 is 256 bytes.  As upstream, a sub-page BAR
+ * that starts a page maps as that page, whose rest is reserved while
+ * the device is open so that no other BAR can be placed there.
+ */
+TEST(ivshmem_subpage_bar0_maps_its_page)
+{
+	long pg = page_size();
+	struct sysfs_res res[7];
+	struct vfio_region_info info;
+	struct vpt_dev d;
+	uint32_t *bar, v, want;
+
+	ASSERT_EQ(0, sysfs_resources(VPT_IVSHMEM_BDF, res));
+	ASSERT_GT((unsigned long long)pg, res_size(&res[0]));
+	if (res[0].start % pg)
+		SKIP(return, "BAR0 does not start a page in this VM");
+	ASSERT_EQ(0, vpt_dev_open(&d, VPT_IVSHMEM_BDF));
+	ASSERT_EQ(0, region_info(d.device, VFIO_PCI_BAR0_REGION_INDEX, &info));
+	EXPECT_EQ(res_size(&res[0]), info.size);
+	ASSERT_TRUE(has(info.flags, VFIO_REGION_INFO_FLAG_MMAP));
+	EXPECT_EQ(1, iomem_has("sub-page reserved"));
+
+	/* One page maps; its first bytes are the registers. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * pg, PROT_READ, MAP_SHARED,
+				   d.device, VPT_REGION_OFFSET(0)));
+	EXPECT_EQ(EINVAL, errno);
+	bar = mmap(NULL, pg, PROT_READ, MAP_SHARED, d.device,
+		   VPT_REGION_OFFSET(0));
+	ASSERT_NE(MAP_FAILED, bar);
+	ASSERT_EQ(4, region_read(d.device, 0, 8, &want, 4));	/* IVPosition */
+	EXPECT_EQ(0, touch(&bar[2], &v));
+	EXPECT_EQ(want, v);
+	munmap(bar, pg);
+	vpt_dev_close(&d);
+
+	/* Closing gives the rest of the page back. */
+	EXPECT_EQ(0, iomem_has("sub-page reserved"));
 }
 
 /*

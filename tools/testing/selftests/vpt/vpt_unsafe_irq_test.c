@@ -4,6 +4,8 @@
  * remapping: refused unless allow_unsafe_interrupts is set, and then
  * accepted with the kernel tainted and a log line.
  *
+ * And the MSI-X table's pages never map there.
+ *
  * Runs for real in a VM booted with `run.sh --no-intremap` (the runner
  * exports VPT_INTREMAP=off); with interrupt remapping on it skips.
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -73,11 +76,9 @@ FIXTURE(unsafe) {
 
 FIXTURE_SETUP(unsafe)
 {
-	const char *intremap = getenv("VPT_INTREMAP");
-
 	self->container = -1;
 	self->group = -1;
-	if (!intremap || strcmp(intremap, "off"))
+	if (vpt_msi_isolated())
 		SKIP(return, "interrupt remapping is on in this VM");
 	ASSERT_EQ(0, vpt_sysfs_write(unsafe_param(), "N"));
 	self->container = vpt_open_container();
@@ -120,6 +121,44 @@ TEST_F(unsafe, allow_unsafe_interrupts_accepts_and_taints)
 			   VFIO_TYPE1v2_IOMMU));
 	EXPECT_NE(0UL, kernel_taint() & TAINT_USER_MASK);
 	EXPECT_TRUE(kmsg_has("accepted because allow_unsafe_interrupts is set"));
+}
+
+/*
+ * (After the taint test, which needs an untainted kernel.)
+ * Where MSIs are not isolated, vpt never maps the pages of an MSI-X
+ * table or PBA, whole BAR or not (upstream maps them regardless: its
+ * CAP_MSIX_MAPPABLE assumes an IOMMU that isolates MSIs).
+ */
+TEST_F(unsafe, msix_table_pages_never_map_without_isolation)
+{
+	static const char *const bdfs[] = { VPT_NVME_BDF, VPT_VIRTIO_NET_BDF };
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned int i;
+
+	if (self->container < 0)
+		return;
+	if (vpt_stack_is_upstream())
+		SKIP(return, VPT_ONLY_REASON);
+	ASSERT_EQ(0, vpt_sysfs_write(unsafe_param(), "Y"));
+	for (i = 0; i < ARRAY_SIZE(bdfs); i++) {
+		uint64_t off, size;
+		struct vpt_dev d;
+		int bir = vpt_msix_info(bdfs[i], &off, &size, NULL);
+		void *p;
+
+		ASSERT_LE(0, bir) TH_LOG("%s has no MSI-X", bdfs[i]);
+		ASSERT_EQ(0, vpt_dev_open(&d, bdfs[i]));
+		EXPECT_EQ(0, vpt_region_cap(d.device, bir,
+					    VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+					    NULL, 0)) TH_LOG("%s", bdfs[i]);
+		p = mmap(NULL, pg, PROT_READ, MAP_SHARED, d.device,
+			 VPT_REGION_OFFSET(bir) + (off & ~(uint64_t)(pg - 1)));
+		EXPECT_EQ(MAP_FAILED, p) TH_LOG("%s", bdfs[i]);
+		EXPECT_EQ(EINVAL, errno);
+		if (p != MAP_FAILED)
+			munmap(p, pg);
+		vpt_dev_close(&d);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -67,6 +67,17 @@ static inline unsigned int vpt_aw_bits(void)
 	return aw ? (unsigned int)strtoul(aw, NULL, 0) : 0;
 }
 
+/*
+ * Whether the IOMMU of this VM isolates MSIs (interrupt remapping): the
+ * runner exports VPT_INTREMAP=off when it emulates one that does not.
+ */
+static inline int vpt_msi_isolated(void)
+{
+	const char *intremap = getenv("VPT_INTREMAP");
+
+	return !intremap || strcmp(intremap, "off");
+}
+
 /* Read a small file into buf, NUL-terminated; 0 or -errno. */
 static inline int vpt_read_file(const char *path, char *buf, size_t len)
 {
@@ -275,6 +286,102 @@ static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
 err:
 	vpt_dev_close(d);
 	return ret;
+}
+
+/*
+ * Look for capability @id in the chain of region @index of @device, as a
+ * VMM does: ask with a bare struct, then again with the argsz the kernel
+ * asked for.  1 if found (its first @len bytes copied to @cap, which may
+ * be NULL), 0 if the region has no such capability, or -errno.
+ */
+static inline int vpt_region_cap(int device, unsigned int index, uint16_t id,
+				 void *cap, size_t len)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+	struct vfio_info_cap_header *hdr;
+	struct vfio_region_info *big;
+	uint32_t next;
+	int found = 0;
+
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_CAPS) ||
+	    info.argsz <= sizeof(info))
+		return 0;
+	big = calloc(1, info.argsz);
+	if (!big)
+		return -ENOMEM;
+	big->argsz = info.argsz;
+	big->index = index;
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, big)) {
+		found = -errno;
+		goto out;
+	}
+	for (next = big->cap_offset; next && !found; next = hdr->next) {
+		if (next < sizeof(*big) || next > big->argsz - sizeof(*hdr)) {
+			found = -EPROTO;
+			break;
+		}
+		hdr = (void *)((char *)big + next);
+		if (hdr->id != id)
+			continue;
+		found = 1;
+		if (cap)
+			memcpy(cap, hdr, len < big->argsz - next ?
+			       len : big->argsz - next);
+	}
+out:
+	free(big);
+	return found;
+}
+
+/* Hardware config space, read through sysfs; 0 or -errno. */
+static inline int vpt_sysfs_config(const char *bdf, unsigned int off,
+				   void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, off);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/*
+ * The MSI-X table's BAR, offset and size from the hardware, or -1; the
+ * PBA's BAR goes to *pba_bir if that is not NULL.
+ */
+static inline int vpt_msix_info(const char *bdf, uint64_t *off,
+				uint64_t *size, int *pba_bir)
+{
+	uint8_t cfg[256];
+	unsigned int pos, loops = 0;
+
+	if (vpt_sysfs_config(bdf, 0, cfg, sizeof(cfg)))
+		return -1;
+	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3; pos && loops < 48;
+	     pos = cfg[pos + 1] & ~3, loops++) {
+		uint16_t flags;
+		uint32_t table;
+
+		if (pos < 0x40 || pos > 0xf4)
+			return -1;
+		if (cfg[pos] != PCI_CAP_ID_MSIX)
+			continue;
+		memcpy(&flags, cfg + pos + PCI_MSIX_FLAGS, 2);
+		memcpy(&table, cfg + pos + PCI_MSIX_TABLE, 4);
+		if (pba_bir)
+			*pba_bir = cfg[pos + PCI_MSIX_PBA] & PCI_MSIX_PBA_BIR;
+		*off = table & PCI_MSIX_TABLE_OFFSET;
+		*size = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
+		return table & PCI_MSIX_TABLE_BIR;
+	}
+	return -1;
 }
 
 /* Access the device's config region; 0 or -errno. */
