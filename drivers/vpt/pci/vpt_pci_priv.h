@@ -2,7 +2,7 @@
 /*
  * vpt_pci_priv.h - vpt-pci.ko internals shared by its files.
  *
- * Files, each with its own prefix:
+ * Files (drivers/vpt/pci/), each with its own prefix:
  *   vpt_pci_core.c    module init/exit, probe/remove, open/close, ioctls
  *   vpt_pci_config.c  vpt_pci_config_*: the virtual config space
  *   vpt_pci_rdwr.c    vpt_pci_bar_rw(): BAR and ROM access by read/write

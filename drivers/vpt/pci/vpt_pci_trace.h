@@ -156,7 +156,7 @@ TRACE_EVENT(vpt_pci_mmap_fault,
 
 /* Outside the guard: define_trace.h reads the header again. */
 #undef TRACE_INCLUDE_PATH
-#define TRACE_INCLUDE_PATH .
+#define TRACE_INCLUDE_PATH pci
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE vpt_pci_trace
 #include <trace/define_trace.h>
