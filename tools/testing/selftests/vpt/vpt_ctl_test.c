@@ -100,42 +100,6 @@ static bool have_ctl(void)
 	return !access(ctl_path(), X_OK);
 }
 
-static int driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0) {
-		snprintf(buf, len, "none");
-		return errno == ENOENT ? 0 : -errno;
-	}
-	link[n] = '\0';
-	slash = strrchr(link, '/');
-	slash = slash ? slash + 1 : link;
-	if (strlen(slash) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, slash);
-	return 0;
-}
-
-/* The index-th device with these ids that is not skip; 0 or -ENOENT. */
-static int find_other(unsigned int vendor, unsigned int device,
-		      const char *skip, char *bdf, size_t len)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		if (vpt_find_pci(vendor, device, i, bdf, len))
-			return -ENOENT;
-		if (strcmp(bdf, skip))
-			return 0;
-	}
-	return -ENOENT;
-}
-
 TEST(help_exits_0_with_usage)
 {
 	struct ctl_out o;
@@ -412,43 +376,26 @@ FIXTURE_SETUP(bridged)
 	if (vpt_stack_is_upstream())
 		SKIP(return, VPT_ONLY_REASON);
 	self->skip = false;
-	ASSERT_EQ(0, find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->edu,
-				sizeof(self->edu)));
-	ASSERT_EQ(0, find_other(0x1af4, 0x1000, VPT_VIRTIO_NET_BDF, self->net,
-				sizeof(self->net)));
+	ASSERT_EQ(0, vpt_find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->edu,
+				    sizeof(self->edu)));
+	ASSERT_EQ(0, vpt_find_other(0x1af4, 0x1000, VPT_VIRTIO_NET_BDF,
+				    self->net, sizeof(self->net)));
 	ASSERT_EQ(vpt_iommu_group(self->edu), vpt_iommu_group(self->net));
-	ASSERT_EQ(0, driver_of(self->edu, self->edu_driver,
-			       sizeof(self->edu_driver)));
-	ASSERT_EQ(0, driver_of(self->net, self->net_driver,
-			       sizeof(self->net_driver)));
-	ASSERT_EQ(0, driver_of(CTL_BRIDGE_BDF, self->bridge_driver,
-			       sizeof(self->bridge_driver)));
+	ASSERT_EQ(0, vpt_driver_of(self->edu, self->edu_driver,
+				   sizeof(self->edu_driver)));
+	ASSERT_EQ(0, vpt_driver_of(self->net, self->net_driver,
+				   sizeof(self->net_driver)));
+	ASSERT_EQ(0, vpt_driver_of(CTL_BRIDGE_BDF, self->bridge_driver,
+				   sizeof(self->bridge_driver)));
 	ASSERT_STRNE("vpt-pci", self->edu_driver);
-}
-
-static void put_back(const char *bdf, const char *driver)
-{
-	char path[PATH_MAX], now[64];
-
-	if (driver_of(bdf, now, sizeof(now)) || !strcmp(now, driver))
-		return;
-	vpt_unbind(bdf);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 bdf);
-	vpt_sysfs_write(path, "\n");
-	if (strcmp(driver, "none")) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
-			 driver);
-		vpt_sysfs_write(path, bdf);
-	}
 }
 
 FIXTURE_TEARDOWN(bridged)
 {
 	if (self->skip)
 		return;
-	put_back(self->edu, self->edu_driver);
-	put_back(self->net, self->net_driver);
+	vpt_put_back(self->edu, self->edu_driver);
+	vpt_put_back(self->net, self->net_driver);
 }
 
 static bool state_file_exists(const char *bdf)
@@ -464,7 +411,7 @@ static void expect_driver(struct __test_metadata *_metadata, const char *bdf,
 {
 	char now[64];
 
-	ASSERT_EQ(0, driver_of(bdf, now, sizeof(now)));
+	ASSERT_EQ(0, vpt_driver_of(bdf, now, sizeof(now)));
 	EXPECT_STREQ(want, now) TH_LOG("%s", bdf);
 }
 

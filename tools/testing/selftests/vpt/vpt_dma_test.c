@@ -1562,21 +1562,6 @@ TEST_F(dma, second_group_joins_and_leaves_keeping_mappings)
 
 /* --- two groups with DMA-capable devices in one container --- */
 
-/*
- * The index-th device of vendor:device that is not @not, or -ENOENT:
- * the second edu sits behind the bridge with its own IOMMU group.
- */
-static int find_other(unsigned int vendor, unsigned int device,
-		      const char *not, char *bdf, size_t len)
-{
-	int i;
-
-	for (i = 0; !vpt_find_pci(vendor, device, i, bdf, len); i++)
-		if (strcmp(bdf, not))
-			return 0;
-	return -ENOENT;
-}
-
 /* Bind (or unbind) every device of an IOMMU group except bridges. */
 static int group_bind(int group, bool bind)
 {
@@ -1597,8 +1582,8 @@ static int group_bind(int group, bool bind)
 		    (strtoul(cls, NULL, 16) >> 8) == 0x0604)
 			continue;
 		if (bind)
-			ret = ret ? ret : vpt_bind(de->d_name, vpt_stack_is_upstream() ?
-						   "vfio-pci" : "vpt-pci");
+			ret = ret ? ret : vpt_bind(de->d_name,
+						   vpt_pci_driver_name());
 		else
 			vpt_unbind(de->d_name);
 	}
@@ -1620,8 +1605,8 @@ FIXTURE_SETUP(bridge)
 	self->group2 = -1;
 	self->dev2 = -1;
 	self->group2_id = -1;
-	if (find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
-		       sizeof(self->bdf2)))
+	if (vpt_find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
+			   sizeof(self->bdf2)))
 		SKIP(return, "no second edu");
 	self->group2_id = vpt_iommu_group(self->bdf2);
 	ASSERT_LE(0, self->group2_id);

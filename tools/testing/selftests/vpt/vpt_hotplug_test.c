@@ -69,8 +69,7 @@ TEST(hot_unplug_while_mapped_asks_the_user_and_leaves_nothing)
 		SKIP(return, "no PCIe native hotplug (pciehp) in this kernel");
 	pins0 = vpt_pins_now();
 	irqs0 = vpt_irq_handlers();
-	ASSERT_EQ(0, vpt_bind(bdf, vpt_stack_is_upstream() ? "vfio-pci" :
-							     "vpt-pci"));
+	ASSERT_EQ(0, vpt_bind(bdf, vpt_pci_driver_name()));
 	ASSERT_EQ(0, vpt_dev_open(&d, bdf));
 
 	/* Everything a VMM holds: DMA, a BAR mmap, MSI and REQ. */

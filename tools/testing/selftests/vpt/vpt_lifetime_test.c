@@ -39,11 +39,6 @@
 #define RW		3	/* VFIO_DMA_MAP_FLAG_READ | _WRITE */
 #define EDU_IDENT	0x010000edU
 
-static const char *stack_driver(void)
-{
-	return vpt_stack_is_upstream() ? "vfio-pci" : "vpt-pci";
-}
-
 static const char *stack_module(void)
 {
 	return vpt_stack_is_upstream() ? "vfio_pci" : "vpt_pci";
@@ -462,7 +457,7 @@ TEST_F_TIMEOUT(life, unbind_while_held_waits_for_release, 300)
 	EXPECT_EQ(0, u.ret);
 	close(req);
 	ASSERT_BASELINE();
-	ASSERT_EQ(0, vpt_bind(VPT_EDU_BDF, stack_driver()));
+	ASSERT_EQ(0, vpt_bind(VPT_EDU_BDF, vpt_pci_driver_name()));
 	ASSERT_REUSABLE();
 }
 
@@ -544,40 +539,6 @@ TEST(group_node_is_root_only_container_node_world_usable)
 	EXPECT_EQ(0666U, st.st_mode & 07777);
 }
 
-/* The driver a PCI device is bound to, or "none". */
-static int driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0) {
-		snprintf(buf, len, "none");
-		return 0;
-	}
-	link[n] = '\0';
-	slash = strrchr(link, '/');
-	snprintf(buf, len, "%.63s", slash ? slash + 1 : link);
-	return 0;
-}
-
-/* The edu behind the bridge: the same ids as VPT_EDU_BDF, another bdf. */
-static int bridged(unsigned int vendor, unsigned int device, const char *not,
-		   char *bdf, size_t len)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		if (vpt_find_pci(vendor, device, i, bdf, len))
-			return -ENOENT;
-		if (strcmp(bdf, not))
-			return 0;
-	}
-	return -ENOENT;
-}
-
 /*
  * The bridge's group with one device bound to a kernel driver is not
  * viable: the group node of its vpt device gives no container and no
@@ -585,21 +546,22 @@ static int bridged(unsigned int vendor, unsigned int device, const char *not,
  */
 TEST(non_viable_group_yields_no_device_fd)
 {
-	char edu[NAME_MAX + 1], net[NAME_MAX + 1], path[PATH_MAX];
+	char edu[NAME_MAX + 1], net[NAME_MAX + 1];
 	char edu_drv[64], net_drv[64];
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	int g, c, fd, ret;
 
-	ASSERT_EQ(0, bridged(0x1234, 0x11e8, VPT_EDU_BDF, edu, sizeof(edu)));
-	ASSERT_EQ(0, bridged(0x1af4, 0x1000, VPT_VIRTIO_NET_BDF, net,
-			     sizeof(net)));
+	ASSERT_EQ(0, vpt_find_other(0x1234, 0x11e8, VPT_EDU_BDF, edu,
+				    sizeof(edu)));
+	ASSERT_EQ(0, vpt_find_other(0x1af4, 0x1000, VPT_VIRTIO_NET_BDF, net,
+				    sizeof(net)));
 	ASSERT_EQ(vpt_iommu_group(edu), vpt_iommu_group(net));
-	driver_of(net, net_drv, sizeof(net_drv));
-	if (!strcmp(net_drv, "none") || !strcmp(net_drv, stack_driver()))
+	vpt_driver_of(net, net_drv, sizeof(net_drv));
+	if (!strcmp(net_drv, "none") || !strcmp(net_drv, vpt_pci_driver_name()))
 		SKIP(return, "%s has no kernel driver here (virtio-pci is a module)",
 		     net);
-	driver_of(edu, edu_drv, sizeof(edu_drv));
-	ASSERT_EQ(0, vpt_bind(edu, stack_driver()));
+	vpt_driver_of(edu, edu_drv, sizeof(edu_drv));
+	ASSERT_EQ(0, vpt_bind(edu, vpt_pci_driver_name()));
 
 	g = vpt_open_group(vpt_iommu_group(edu));
 	c = vpt_open_container();
@@ -622,16 +584,7 @@ TEST(non_viable_group_yields_no_device_fd)
 	if (c >= 0)
 		close(c);
 
-	/* Put edu back where it was. */
-	vpt_unbind(edu);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 edu);
-	vpt_sysfs_write(path, "\n");
-	if (strcmp(edu_drv, "none")) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
-			 edu_drv);
-		vpt_sysfs_write(path, edu);
-	}
+	vpt_put_back(edu, edu_drv);
 }
 
 /*
@@ -657,7 +610,7 @@ TEST(unbind_last_device_with_group_held_gives_dma_back)
 	ASSERT_EQ(0, vpt_unbind(bdf));
 
 	vpt_bind(bdf, "virtio-pci");
-	driver_of(bdf, drv, sizeof(drv));
+	vpt_driver_of(bdf, drv, sizeof(drv));
 	EXPECT_STREQ("virtio-pci", drv);
 	/* Nothing left to detach: the group already left its container. */
 	ret = ioctl(d.group, VFIO_GROUP_UNSET_CONTAINER);
@@ -665,9 +618,9 @@ TEST(unbind_last_device_with_group_held_gives_dma_back)
 	EXPECT_EQ(EINVAL, errno);
 
 	vpt_dev_close(&d);
-	ASSERT_EQ(0, vpt_bind(bdf, stack_driver()));
-	driver_of(bdf, drv, sizeof(drv));
-	EXPECT_STREQ(stack_driver(), drv);
+	ASSERT_EQ(0, vpt_bind(bdf, vpt_pci_driver_name()));
+	vpt_driver_of(bdf, drv, sizeof(drv));
+	EXPECT_STREQ(vpt_pci_driver_name(), drv);
 }
 
 TEST_HARNESS_MAIN

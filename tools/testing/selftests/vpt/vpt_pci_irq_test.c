@@ -220,11 +220,6 @@ static int map_dma(int container, uint64_t iova, void *vaddr, uint64_t size)
 	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
 }
 
-static const char *stack_driver(void)
-{
-	return vpt_stack_is_upstream() ? "vfio-pci" : "vpt-pci";
-}
-
 /* --- edu: INTx and MSI raised by the device --------------------------------- */
 
 FIXTURE(edu) {
@@ -1223,7 +1218,7 @@ TEST_F(req, signalled_on_unbind_while_held)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	/* Back to the driver under test for whatever runs next. */
-	ASSERT_EQ(0, vpt_bind(VPT_EDU_BDF, stack_driver()));
+	ASSERT_EQ(0, vpt_bind(VPT_EDU_BDF, vpt_pci_driver_name()));
 	ASSERT_EQ(0, vpt_dev_open(&d, VPT_EDU_BDF));
 	vpt_dev_close(&d);
 }

@@ -1060,7 +1060,7 @@ TEST_F(virtio, rom_read_with_decode_off_fails)
 /* Bridges stay with the host: probe refuses them. */
 TEST(probe_refuses_bridge)
 {
-	const char *drv = vpt_stack_is_upstream() ? "vfio-pci" : "vpt-pci";
+	const char *drv = vpt_pci_driver_name();
 	char buf[64], path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 

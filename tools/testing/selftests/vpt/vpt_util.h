@@ -198,6 +198,70 @@ static inline int vpt_unbind(const char *bdf)
 	return vpt_sysfs_write(path, bdf);
 }
 
+/* The PCI driver of the stack under test: vfio-pci or vpt-pci. */
+static inline const char *vpt_pci_driver_name(void)
+{
+	const char *ident = getenv("VPT_IDENTITY");
+
+	return vpt_stack_is_upstream() || (ident && !strcmp(ident, "1")) ?
+	       "vfio-pci" : "vpt-pci";
+}
+
+/* The driver a PCI device is bound to, or "none"; 0 or -errno. */
+static inline int vpt_driver_of(const char *bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		snprintf(buf, len, "none");
+		return errno == ENOENT ? 0 : -errno;
+	}
+	link[n] = '\0';
+	slash = strrchr(link, '/');
+	slash = slash ? slash + 1 : link;
+	if (strlen(slash) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, slash);
+	return 0;
+}
+
+/*
+ * The first device of vendor:device that is not @not (the devices
+ * behind the VM's bridge have the ids of root-bus ones); 0 or -ENOENT.
+ */
+static inline int vpt_find_other(unsigned int vendor, unsigned int device,
+				 const char *not, char *bdf, size_t len)
+{
+	int i;
+
+	for (i = 0; !vpt_find_pci(vendor, device, i, bdf, len); i++)
+		if (strcmp(bdf, not))
+			return 0;
+	return -ENOENT;
+}
+
+/* Give a device back to @driver ("none": leave it unbound). */
+static inline void vpt_put_back(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX], now[64];
+
+	if (vpt_driver_of(bdf, now, sizeof(now)) || !strcmp(now, driver))
+		return;
+	vpt_unbind(bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	vpt_sysfs_write(path, "\n");
+	if (strcmp(driver, "none")) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
+			 driver);
+		vpt_sysfs_write(path, bdf);
+	}
+}
+
 /* Open the container node; fd or -errno. */
 static inline int vpt_open_container(void)
 {
@@ -233,7 +297,7 @@ struct vpt_dev {
 	int group;
 	int device;
 	int group_id;
-	char bdf[32];
+	char bdf[NAME_MAX + 1];
 };
 
 static inline void vpt_dev_close(struct vpt_dev *d)
