@@ -243,3 +243,33 @@ void vpt_unregister_device(struct vpt_device *vdev)
 	mutex_destroy(&vdev->open_lock);
 }
 EXPORT_SYMBOL_GPL(vpt_unregister_device);
+
+/**
+ * vpt_file_is_group() - whether @file is a vpt group fd
+ * @file: any file; the caller holds a reference to it.
+ *
+ * For drivers that take group fds as proof of ownership (a hot reset).
+ *
+ * Return: true for a group fd.
+ */
+bool vpt_file_is_group(struct file *file)
+{
+	return vpt_group_from_file(file);
+}
+EXPORT_SYMBOL_GPL(vpt_file_is_group);
+
+/**
+ * vpt_file_has_device() - whether group fd @file holds @vdev
+ * @file: any file; the caller holds a reference to it.
+ * @vdev: a registered device.
+ *
+ * Return: true if @file is the fd of the group @vdev belongs to: its
+ * opener owns the device, as upstream's vfio_file_has_dev() says.
+ */
+bool vpt_file_has_device(struct file *file, struct vpt_device *vdev)
+{
+	struct vpt_group *group = vpt_group_from_file(file);
+
+	return group && group == vdev->group;
+}
+EXPORT_SYMBOL_GPL(vpt_file_has_device);

@@ -94,6 +94,8 @@ struct vpt_device {
 int vpt_register_device(struct vpt_device *vdev, struct device *dev,
 			const struct vpt_device_ops *ops);
 void vpt_unregister_device(struct vpt_device *vdev);
+bool vpt_file_is_group(struct file *file);
+bool vpt_file_has_device(struct file *file, struct vpt_device *vdev);
 
 /**
  * vpt_device_mapping() - the address_space every mmap of @vdev shares

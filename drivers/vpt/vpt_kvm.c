@@ -46,7 +46,7 @@ EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
  */
 bool vfio_file_is_group(struct file *file)
 {
-	return vpt_group_from_file(file);
+	return vpt_file_is_group(file);
 }
 EXPORT_SYMBOL_GPL(vfio_file_is_group);
 

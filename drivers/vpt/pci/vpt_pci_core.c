@@ -9,7 +9,8 @@
  *
  * This file: probe/remove, open/close of the device, the ioctls.  Config
  * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c and
- * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c.
+ * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c, resets in
+ * vpt_pci_reset.c.
  */
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -46,41 +47,6 @@ bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci)
 	return vpci->virt_mem;
 }
 
-/**
- * vpt_pci_reset() - reset the function for the user
- * @vpci: the device
- *
- * BAR mmaps are zapped first and memory_lock keeps BAR access out.  The
- * PCI core saves the config state (MSI/MSI-X included) before the reset
- * and restores it after, BARs first with decoding still off and
- * PCI_COMMAND last; the hardware BARs are then checked against (and if
- * need be restored to) the values recorded at probe, decoding off.  As
- * upstream, the user's interrupt setup stays as it was: enabled vectors
- * and eventfds survive, and the virtual config space is untouched.
- * pci_try_reset_function() picks the function's first working method
- * (FLR, PM reset, or a bus reset when the function is alone below its
- * bridge); a reset of a bus shared by several functions
- * (VFIO_DEVICE_PCI_HOT_RESET) is not offered.
- *
- * Return: 0, -EINVAL if the function has no reset method, or the reset's
- * error (-EAGAIN when the device lock is busy).
- */
-int vpt_pci_reset(struct vpt_pci_device *vpci)
-{
-	int ret;
-
-	if (!vpci->reset_works)
-		return -EINVAL;
-
-	vpt_pci_zap_and_down_write_memory_lock(vpci);
-	ret = pci_try_reset_function(vpci->pdev);
-	trace_vpt_pci_reset(pci_name(vpci->pdev), ret);
-	if (!ret)
-		vpt_pci_hw_bars_size(vpci, "reset");
-	up_write(&vpci->memory_lock);
-	return ret;
-}
-
 static int vpt_pci_open_device(struct vpt_device *vdev)
 {
 	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
@@ -102,8 +68,9 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 	vpt_pci_intr_open(vpci);
 
 	/* Hand the user a clean function where we can. */
-	if (vpci->reset_works)
-		vpt_pci_reset(vpci);
+	ret = vpt_pci_reset_at_open(vpci);
+	if (ret)
+		goto err_free_state;
 
 	ret = vpt_pci_config_init(vpci);
 	if (ret)
@@ -310,6 +277,10 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 		return vpt_pci_intr_set_irqs(vpci, uarg);
 	case VFIO_DEVICE_RESET:
 		return vpt_pci_reset(vpci);
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return vpt_pci_hot_reset_info(vpci, uarg);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return vpt_pci_hot_reset(vpci, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -383,7 +354,6 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vpci->irq_type = VFIO_PCI_NUM_IRQS;
 
 	vpt_pci_msix_info(vpci);
-	vpci->reset_works = pdev->reset_methods[0] != 0;
 
 	/* Record the BARs, and size them once with decoding off. */
 	vpt_pci_hw_bars_save(vpci);
@@ -393,6 +363,7 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = vpt_register_device(&vpci->vdev, &pdev->dev, &vpt_pci_ops);
 	if (ret)
 		goto err_free;
+	vpt_pci_reset_add(vpci);
 	return 0;
 
 err_free:
@@ -408,6 +379,7 @@ static void vpt_pci_remove(struct pci_dev *pdev)
 {
 	struct vpt_pci_device *vpci = pci_get_drvdata(pdev);
 
+	vpt_pci_reset_del(vpci);
 	/* Waits until every device fd (and so every mmap) is gone. */
 	vpt_unregister_device(&vpci->vdev);
 	pci_set_drvdata(pdev, NULL);

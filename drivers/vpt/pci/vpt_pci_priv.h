@@ -9,11 +9,15 @@
  *   vpt_pci_mmap.c    vpt_pci_mmap*(): what may be mmapped, and the faults
  *   vpt_pci_bar.c     vpt_pci_hw_*: hardware BAR sizing and restore, always
  *                     with decoding disabled
+ *   vpt_pci_reset.c   vpt_pci_*reset*(): function reset, slot/bus hot reset
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
  *                     handlers, ERR and REQ eventfds
  *
  * Lock order, outermost first:
  *   vpt_device.open_lock      (vpt.ko) open_device/close_device
+ *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, hot
+ *                             resets; memory_lock is only try-locked
+ *                             under it
  *   vpt_pci_device.config_lock  the virtual config space
  *   vpt_pci_device.intr_lock    interrupt state (SET_IRQS, DisINTx, REQ)
  *   vpt_pci_device.memory_lock  (rwsem) virtual memory decode vs. access
@@ -88,7 +92,9 @@ struct vpt_pci_config {
  * struct vpt_pci_device - one PCI function bound to vpt-pci
  * @vdev: the vpt.ko device; must stay the first member.
  * @pdev: the PCI function.
- * @reset_works: the function has a reset method.
+ * @reset_works: the function reset tried at open worked (as upstream, what
+ *               VFIO_DEVICE_FLAGS_RESET reports).
+ * @reset_entry: link in vpt_pci_reset.c's list of bound functions.
  * @rbar: hardware BAR register values at probe (index PCI_ROM_RESOURCE
  *        is the ROM BAR), restored after every reset.
  * @hw_size: BAR sizes found by sizing the hardware at probe (0: none).
@@ -137,6 +143,7 @@ struct vpt_pci_device {
 	struct vpt_device vdev;
 	struct pci_dev *pdev;
 	bool reset_works;
+	struct list_head reset_entry;
 	u32 rbar[VPT_PCI_NUM_BAR_REGS];
 	u64 hw_size[VPT_PCI_NUM_BAR_REGS];
 
@@ -184,7 +191,14 @@ static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
 /* vpt_pci_core.c */
 void vpt_pci_zap_and_down_write_memory_lock(struct vpt_pci_device *vpci);
 bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci);
+
+/* vpt_pci_reset.c */
 int vpt_pci_reset(struct vpt_pci_device *vpci);
+int vpt_pci_reset_at_open(struct vpt_pci_device *vpci);
+void vpt_pci_reset_add(struct vpt_pci_device *vpci);
+void vpt_pci_reset_del(struct vpt_pci_device *vpci);
+long vpt_pci_hot_reset_info(struct vpt_pci_device *vpci, void __user *arg);
+long vpt_pci_hot_reset(struct vpt_pci_device *vpci, void __user *arg);
 
 /* vpt_pci_config.c */
 int vpt_pci_config_init(struct vpt_pci_device *vpci);
