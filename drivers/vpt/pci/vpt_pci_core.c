@@ -10,7 +10,7 @@
  * This file: probe/remove, open/close of the device, the ioctls.  Config
  * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c and
  * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c, resets in
- * vpt_pci_reset.c.
+ * vpt_pci_reset.c, ioeventfds in vpt_pci_ioeventfd.c.
  */
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -93,6 +93,7 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 
 	/* Every handler and eventfd of the user goes first. */
 	vpt_pci_intr_release(vpci);
+	vpt_pci_ioeventfd_release(vpci);
 
 	/*
 	 * No fd is left, so no mmap either (a vma holds its file); zap
@@ -281,6 +282,8 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 		return vpt_pci_hot_reset_info(vpci, uarg);
 	case VFIO_DEVICE_PCI_HOT_RESET:
 		return vpt_pci_hot_reset(vpci, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return vpt_pci_ioeventfd_ioctl(vpci, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -350,6 +353,8 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&vpci->memory_lock);
 	mutex_init(&vpci->bar_lock);
 	mutex_init(&vpci->intr_lock);
+	mutex_init(&vpci->ioeventfd_lock);
+	INIT_LIST_HEAD(&vpci->ioeventfds);
 	spin_lock_init(&vpci->irqlock);
 	vpci->irq_type = VFIO_PCI_NUM_IRQS;
 
@@ -368,6 +373,7 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_free:
 	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->ioeventfd_lock);
 	mutex_destroy(&vpci->intr_lock);
 	mutex_destroy(&vpci->bar_lock);
 	mutex_destroy(&vpci->config_lock);
@@ -383,6 +389,7 @@ static void vpt_pci_remove(struct pci_dev *pdev)
 	/* Waits until every device fd (and so every mmap) is gone. */
 	vpt_unregister_device(&vpci->vdev);
 	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&vpci->ioeventfd_lock);
 	mutex_destroy(&vpci->intr_lock);
 	mutex_destroy(&vpci->bar_lock);
 	mutex_destroy(&vpci->config_lock);

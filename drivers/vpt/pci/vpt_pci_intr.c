@@ -57,22 +57,14 @@ struct vpt_pci_irq_ctx {
 /**
  * struct vpt_pci_unmaskfd - an eventfd whose signal unmasks INTx
  * @vpci: the device
- * @eventfd: the eventfd, referenced
- * @wait: our entry on the eventfd's wait queue; its callback runs with
- *        the queue's lock held, interrupts off
- * @pt: poll table used to add @wait
- * @signal: signals the trigger when an unmask found an interrupt pending
- *          (not from the callback: the trigger may be this very eventfd)
- * @closed: the user closed the eventfd (EPOLLHUP): the next registration
- *          replaces this one
+ * @virqfd: the eventfd; an unmask that finds an interrupt pending
+ *          signals the trigger from its work item, not from the wait
+ *          queue callback (the trigger may be this very eventfd).  Once
+ *          the user has closed it, the next registration replaces it.
  */
 struct vpt_pci_unmaskfd {
 	struct vpt_pci_device *vpci;
-	struct eventfd_ctx *eventfd;
-	wait_queue_entry_t wait;
-	poll_table pt;
-	struct work_struct signal;
-	bool closed;
+	struct vpt_pci_virqfd virqfd;
 };
 
 static bool vpt_pci_intr_is(struct vpt_pci_device *vpci, u32 type)
@@ -261,110 +253,64 @@ static void vpt_pci_intx_unmask_locked(struct vpt_pci_device *vpci)
 		vpt_pci_intx_signal(vpci);
 }
 
-static void vpt_pci_unmaskfd_signal(struct work_struct *work)
+static bool vpt_pci_unmaskfd_fast(struct vpt_pci_virqfd *v)
 {
-	struct vpt_pci_unmaskfd *u = container_of(work, struct vpt_pci_unmaskfd,
-						  signal);
+	struct vpt_pci_unmaskfd *u = container_of(v, struct vpt_pci_unmaskfd,
+						  virqfd);
+
+	return vpt_pci_intx_unmask_irqlock(u->vpci);
+}
+
+static void vpt_pci_unmaskfd_slow(struct vpt_pci_virqfd *v)
+{
+	struct vpt_pci_unmaskfd *u = container_of(v, struct vpt_pci_unmaskfd,
+						  virqfd);
 
 	vpt_pci_intx_signal(u->vpci);
-}
-
-static int vpt_pci_unmaskfd_wakeup(wait_queue_entry_t *wait,
-				   unsigned int mode, int sync, void *key)
-{
-	struct vpt_pci_unmaskfd *u = container_of(wait, struct vpt_pci_unmaskfd,
-						  wait);
-	u64 cnt;
-
-	/*
-	 * EPOLLHUP: the user closed the eventfd, which is how QEMU removes
-	 * it (upstream's virqfd goes away then).  Our reference keeps the
-	 * context alive; note it, so that registering another one replaces
-	 * this one instead of failing -EBUSY.  The close has set this by
-	 * the time it returns to the user.
-	 */
-	if (key_to_poll(key) & EPOLLHUP)
-		WRITE_ONCE(u->closed, true);
-	if (key_to_poll(key) & EPOLLIN) {
-		eventfd_ctx_do_read(u->eventfd, &cnt);
-		if (vpt_pci_intx_unmask_irqlock(u->vpci))
-			schedule_work(&u->signal);
-	}
-	return 0;
-}
-
-static void vpt_pci_unmaskfd_queue(struct file *file, wait_queue_head_t *wqh,
-				   poll_table *pt)
-{
-	struct vpt_pci_unmaskfd *u = container_of(pt, struct vpt_pci_unmaskfd,
-						  pt);
-
-	add_wait_queue(wqh, &u->wait);
 }
 
 /* Remove the unmask eventfd, if any: no callback or work runs after. */
 static void vpt_pci_unmaskfd_disable(struct vpt_pci_device *vpci)
 {
 	struct vpt_pci_unmaskfd *u = vpci->unmaskfd;
-	u64 cnt;
 
 	lockdep_assert_held(&vpci->intr_lock);
 
 	if (!u)
 		return;
 	vpci->unmaskfd = NULL;
-	eventfd_ctx_remove_wait_queue(u->eventfd, &u->wait, &cnt);
-	cancel_work_sync(&u->signal);
-	eventfd_ctx_put(u->eventfd);
+	vpt_pci_virqfd_disable(&u->virqfd);
 	kfree(u);
 }
 
 /*
  * Register @fd as the unmask eventfd: each signal unmasks INTx as
  * ACTION_UNMASK does.  -EBUSY if one is registered, as upstream; one
- * whose eventfd the user has closed is no longer, as upstream.
+ * whose eventfd the user has closed is no longer, as upstream (its
+ * virqfd goes away then).
  */
 static int vpt_pci_unmaskfd_enable(struct vpt_pci_device *vpci, s32 fd)
 {
 	struct vpt_pci_unmaskfd *u;
-	struct eventfd_ctx *ctx;
-	struct file *file;
-	__poll_t events;
 	int ret;
 
 	lockdep_assert_held(&vpci->intr_lock);
 
-	if (vpci->unmaskfd && !READ_ONCE(vpci->unmaskfd->closed))
+	if (vpci->unmaskfd && !READ_ONCE(vpci->unmaskfd->virqfd.closed))
 		return -EBUSY;
 	vpt_pci_unmaskfd_disable(vpci);
-	file = fget(fd);
-	if (!file)
-		return -EBADF;
-	ctx = eventfd_ctx_fileget(file);
-	if (IS_ERR(ctx)) {
-		ret = PTR_ERR(ctx);
-		goto out_fput;
-	}
 	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-	if (!u) {
-		eventfd_ctx_put(ctx);
-		ret = -ENOMEM;
-		goto out_fput;
-	}
+	if (!u)
+		return -ENOMEM;
 	u->vpci = vpci;
-	u->eventfd = ctx;
-	INIT_WORK(&u->signal, vpt_pci_unmaskfd_signal);
-	init_waitqueue_func_entry(&u->wait, vpt_pci_unmaskfd_wakeup);
-	init_poll_funcptr(&u->pt, vpt_pci_unmaskfd_queue);
+	/* Published first: the first signal may come before enable returns. */
 	vpci->unmaskfd = u;
-
-	events = vfs_poll(file, &u->pt);
-	/* A signal that came before we listened still counts. */
-	if ((events & EPOLLIN) && vpt_pci_intx_unmask_irqlock(vpci))
-		schedule_work(&u->signal);
-	ret = 0;
-out_fput:
-	fput(file);
+	ret = vpt_pci_virqfd_enable(&u->virqfd, fd, vpt_pci_unmaskfd_fast,
+				    vpt_pci_unmaskfd_slow);
+	if (ret) {
+		vpci->unmaskfd = NULL;
+		kfree(u);
+	}
 	return ret;
 }
 
@@ -476,7 +422,7 @@ static void vpt_pci_intx_set_trigger(struct vpt_pci_device *vpci,
 		/* A handler or unmask may still be signalling the old one. */
 		synchronize_irq(vpci->pdev->irq);
 		if (vpci->unmaskfd)
-			flush_work(&vpci->unmaskfd->signal);
+			vpt_pci_virqfd_flush(&vpci->unmaskfd->virqfd);
 		eventfd_ctx_put(old);
 	}
 }

@@ -10,6 +10,8 @@
  *   vpt_pci_bar.c     vpt_pci_hw_*: hardware BAR sizing and restore, always
  *                     with decoding disabled
  *   vpt_pci_reset.c   vpt_pci_*reset*(): function reset, slot/bus hot reset
+ *   vpt_pci_ioeventfd.c vpt_pci_ioeventfd_*(): VFIO_DEVICE_IOEVENTFD
+ *   vpt_pci_virqfd.c  vpt_pci_virqfd_*(): acting on a signalled eventfd
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
  *                     handlers, ERR and REQ eventfds
  *
@@ -18,6 +20,9 @@
  *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, hot
  *                             resets; memory_lock is only try-locked
  *                             under it
+ *   vpt_pci_device.ioeventfd_lock  the ioeventfd list (never under the
+ *                               locks below; a queued ioeventfd write
+ *                               takes memory_lock)
  *   vpt_pci_device.config_lock  the virtual config space
  *   vpt_pci_device.intr_lock    interrupt state (SET_IRQS, DisINTx, REQ)
  *   vpt_pci_device.memory_lock  (rwsem) virtual memory decode vs. access
@@ -40,10 +45,13 @@
 #define _VPT_PCI_PRIV_H
 
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/vfio.h>
 
 #include "vpt_device.h"
@@ -61,6 +69,30 @@
 /* Number of BAR registers including the ROM BAR (index PCI_ROM_RESOURCE). */
 #define VPT_PCI_NUM_BAR_REGS	(PCI_STD_NUM_BARS + 1)
 
+struct eventfd_ctx;
+struct vpt_pci_irq_ctx;
+struct vpt_pci_unmaskfd;
+
+/**
+ * struct vpt_pci_virqfd - a user eventfd acted on when signalled
+ * @eventfd: the eventfd, referenced while enabled
+ * @wait: our entry on its wait queue
+ * @pt: poll table used to add @wait
+ * @work: runs @slow
+ * @fast: called from the wait queue callback; true: run @slow next
+ * @slow: the part that may sleep
+ * @closed: the user closed the eventfd (EPOLLHUP)
+ */
+struct vpt_pci_virqfd {
+	struct eventfd_ctx *eventfd;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	struct work_struct work;
+	bool (*fast)(struct vpt_pci_virqfd *v);
+	void (*slow)(struct vpt_pci_virqfd *v);
+	bool closed;
+};
+
 /**
  * struct vpt_pci_config - the user's view of config space (under config_lock)
  * @vconfig: the virtual copy, @size bytes.  Bits marked in @virt are read
@@ -74,10 +106,6 @@
  * @msix_pos: offset of the MSI-X capability, or 0.
  * @exp_pos: offset of the PCI Express capability, or 0.
  */
-struct eventfd_ctx;
-struct vpt_pci_irq_ctx;
-struct vpt_pci_unmaskfd;
-
 struct vpt_pci_config {
 	u8 *vconfig;
 	u8 *virt;
@@ -136,6 +164,9 @@ struct vpt_pci_config {
  * @irqlock: protects @intx_masked against the hard interrupt handler, and
  *           the hardware PCI_COMMAND (DisINTx) against read-modify-writes.
  * @unmaskfd: the INTx unmask eventfd, or NULL.
+ * @ioeventfd_lock: protects @ioeventfds and @nr_ioeventfds.
+ * @ioeventfds: the VFIO_DEVICE_IOEVENTFD registrations.
+ * @nr_ioeventfds: how many.
  * @err_trigger: eventfd for the ERR index, or NULL.
  * @req_trigger: eventfd for the REQ index, or NULL.
  */
@@ -179,6 +210,9 @@ struct vpt_pci_device {
 	u8 msi_qmax;
 	spinlock_t irqlock;		/* protects @intx_masked */
 	struct vpt_pci_unmaskfd *unmaskfd;
+	struct mutex ioeventfd_lock;	/* protects @ioeventfds */
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 	struct eventfd_ctx *err_trigger;
 	struct eventfd_ctx *req_trigger;
 };
@@ -219,6 +253,17 @@ void vpt_pci_mmap_close(struct vpt_pci_device *vpci);
 int vpt_pci_mmap_region_info(struct vpt_pci_device *vpci, int bar,
 			     u32 *flags, void **cap, size_t *size);
 int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
+
+/* vpt_pci_ioeventfd.c */
+long vpt_pci_ioeventfd_ioctl(struct vpt_pci_device *vpci, void __user *arg);
+void vpt_pci_ioeventfd_release(struct vpt_pci_device *vpci);
+
+/* vpt_pci_virqfd.c */
+int vpt_pci_virqfd_enable(struct vpt_pci_virqfd *v, s32 fd,
+			  bool (*fast)(struct vpt_pci_virqfd *v),
+			  void (*slow)(struct vpt_pci_virqfd *v));
+void vpt_pci_virqfd_disable(struct vpt_pci_virqfd *v);
+void vpt_pci_virqfd_flush(struct vpt_pci_virqfd *v);
 
 /* vpt_pci_intr.c */
 u32 vpt_pci_intr_count(struct vpt_pci_device *vpci, u32 index);
