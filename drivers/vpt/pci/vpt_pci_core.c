@@ -284,6 +284,8 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 		return vpt_pci_hot_reset(vpci, uarg);
 	case VFIO_DEVICE_IOEVENTFD:
 		return vpt_pci_ioeventfd_ioctl(vpci, uarg);
+	case VFIO_DEVICE_FEATURE:
+		return vpt_pci_feature_ioctl(vpci, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -11,6 +11,7 @@
  *                     with decoding disabled
  *   vpt_pci_reset.c   vpt_pci_*reset*(): function reset, slot/bus hot reset
  *   vpt_pci_ioeventfd.c vpt_pci_ioeventfd_*(): VFIO_DEVICE_IOEVENTFD
+ *   vpt_pci_feature.c vpt_pci_feature_ioctl(): VFIO_DEVICE_FEATURE
  *   vpt_pci_virqfd.c  vpt_pci_virqfd_*(): acting on a signalled eventfd
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
  *                     handlers, ERR and REQ eventfds
@@ -253,6 +254,9 @@ void vpt_pci_mmap_close(struct vpt_pci_device *vpci);
 int vpt_pci_mmap_region_info(struct vpt_pci_device *vpci, int bar,
 			     u32 *flags, void **cap, size_t *size);
 int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
+
+/* vpt_pci_feature.c */
+long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg);
 
 /* vpt_pci_ioeventfd.c */
 long vpt_pci_ioeventfd_ioctl(struct vpt_pci_device *vpci, void __user *arg);
