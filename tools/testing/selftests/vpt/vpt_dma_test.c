@@ -1588,11 +1588,13 @@ FIXTURE_SETUP(bridge)
 	self->group2 = -1;
 	self->dev2 = -1;
 	self->group2_id = -1;
+	self->d.container = self->d.group = self->d.device = -1;
 	if (find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
 		       sizeof(self->bdf2)))
 		SKIP(return, "no second edu");
+	if (vpt_iommu_group(self->bdf2) < 0)
+		SKIP(return, "%s: %s", self->bdf2, VPT_NO_BRIDGE_GROUP_REASON);
 	self->group2_id = vpt_iommu_group(self->bdf2);
-	ASSERT_LE(0, self->group2_id);
 	ASSERT_EQ(0, group_bind(self->group2_id, true));
 	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_EDU_BDF));
 	ASSERT_NE(self->d.group_id, self->group2_id);
@@ -1633,6 +1635,8 @@ TEST_F(bridge, second_group_shares_mappings_and_outlives_first)
 {
 	uint8_t *src = self->buf, *dst = self->buf + 2 * PAGE;
 
+	if (self->group2_id < 0)
+		return;	/* skipped in setup (6.1's harness runs on) */
 	if (!strcmp(vpt_iommu_kind(), "amd"))
 		SKIP(return, "%s", AMD_BRIDGE_REASON);
 	ASSERT_EQ(0, edu_enable(self->d.device));

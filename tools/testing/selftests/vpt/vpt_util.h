@@ -88,6 +88,13 @@ static inline uint64_t vpt_aw_max_iova(unsigned int aw)
 	return aw >= 64 ? UINT64_MAX : (1ULL << aw) - 1;
 }
 
+/*
+ * Why the tests of the group behind the PCIe-to-PCI bridge skip where its
+ * devices have no IOMMU group (virtio-iommu under 6.12 leaves them out).
+ */
+#define VPT_NO_BRIDGE_GROUP_REASON \
+	"no IOMMU group behind the bridge: the IOMMU does not cover it"
+
 /* Why a test that needs an IOVA above the width skips on a 64-bit IOMMU. */
 #define VPT_NO_ABOVE_REASON \
 	"a 64-bit IOMMU has no IOVA above its width"
