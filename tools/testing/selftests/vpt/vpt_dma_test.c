@@ -1588,7 +1588,9 @@ FIXTURE_SETUP(bridge)
 	self->group2 = -1;
 	self->dev2 = -1;
 	self->group2_id = -1;
-	self->d.container = self->d.group = self->d.device = -1;
+	self->d.container = -1;
+	self->d.group = -1;
+	self->d.device = -1;
 	if (find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
 		       sizeof(self->bdf2)))
 		SKIP(return, "no second edu");
