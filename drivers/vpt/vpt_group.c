@@ -17,6 +17,7 @@
 #include <linux/vfio.h>
 
 #include "vpt_compat.h"
+#include "vpt_iommu.h"
 #include "vpt_priv.h"
 
 #define VPT_GROUP_MINORS	(MINORMASK + 1)
@@ -338,6 +339,97 @@ struct vpt_group *vpt_group_from_file(struct file *file)
 	return file->f_op == &vpt_group_fops ? file->private_data : NULL;
 }
 
+/*
+ * The group node's iova/ attributes: the width and usable IOVA ranges
+ * the group will have once attached to a container of its own, so that
+ * a VMM or an operator can size the guest before opening anything.
+ * attach_lock keeps vpt from attaching or detaching the group meanwhile
+ * (the group's current domain is read); a registered device, found under
+ * the group's lock, is the one asked about.
+ */
+static int vpt_group_preview(struct device *dev, struct vpt_iommu_preview *p)
+{
+	struct vpt_group *group = container_of(dev, struct vpt_group, dev);
+	struct vpt_device *vdev;
+	struct device *member = NULL;
+	int ret;
+
+	mutex_lock(&group->attach_lock);
+	mutex_lock(&group->lock);
+	vdev = list_first_entry_or_null(&group->devices, struct vpt_device,
+					group_entry);
+	if (vdev)
+		member = get_device(vdev->dev);
+	mutex_unlock(&group->lock);
+	ret = member ? vpt_iommu_preview_group(group->iommu_group, member, p) :
+		       -ENODEV;
+	mutex_unlock(&group->attach_lock);
+	put_device(member);
+	return ret;
+}
+
+/* One number of the preview: its width, or with @max its max_iova. */
+static ssize_t vpt_group_show_scalar(struct device *dev, char *buf, bool max)
+{
+	struct vpt_iommu_preview p;
+	int ret = vpt_group_preview(dev, &p);
+
+	if (ret)
+		return ret;
+	kfree(p.ranges);
+	return max ? sysfs_emit(buf, "0x%016llx\n", p.max_iova) :
+		     sysfs_emit(buf, "%u\n", p.width);
+}
+
+static ssize_t width_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return vpt_group_show_scalar(dev, buf, false);
+}
+static DEVICE_ATTR_RO(width);
+
+static ssize_t max_iova_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return vpt_group_show_scalar(dev, buf, true);
+}
+static DEVICE_ATTR_RO(max_iova);
+
+/* One "first last" line per range, as iommu_groups/N/reserved_regions. */
+static ssize_t ranges_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vpt_iommu_preview p;
+	unsigned int i;
+	int len = 0, ret = vpt_group_preview(dev, &p);
+
+	if (ret)
+		return ret;
+	for (i = 0; i < p.nr_ranges; i++)
+		len += sysfs_emit_at(buf, len, "0x%016llx 0x%016llx\n",
+				     p.ranges[i].start, p.ranges[i].last);
+	kfree(p.ranges);
+	return len;
+}
+static DEVICE_ATTR_RO(ranges);
+
+static struct attribute *vpt_group_iova_attrs[] = {
+	&dev_attr_width.attr,
+	&dev_attr_max_iova.attr,
+	&dev_attr_ranges.attr,
+	NULL,
+};
+
+static const struct attribute_group vpt_group_iova_group = {
+	.name = "iova",
+	.attrs = vpt_group_iova_attrs,
+};
+
+static const struct attribute_group *vpt_group_attr_groups[] = {
+	&vpt_group_iova_group,
+	NULL,
+};
+
 static struct vpt_group *vpt_group_create(struct iommu_group *iommu_group)
 {
 	struct vpt_group *group;
@@ -363,6 +455,7 @@ static struct vpt_group *vpt_group_create(struct iommu_group *iommu_group)
 	group->dev.class = vpt_group_class;
 	group->dev.devt = MKDEV(MAJOR(vpt_group_devt), minor);
 	group->dev.release = vpt_group_release_dev;
+	group->dev.groups = vpt_group_attr_groups;
 	/* From here on the device's release frees the group. */
 	cdev_init(&group->cdev, &vpt_group_fops);
 	group->cdev.owner = THIS_MODULE;

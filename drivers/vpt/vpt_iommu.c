@@ -187,6 +187,50 @@ static void vpt_iommu_put_resv(struct list_head *list)
 	}
 }
 
+/*
+ * The aperture [@ap_start, @ap_last] minus every reserved region on
+ * @resv_list, except the relaxable direct-mapped ones that upstream also
+ * lets a device owner override, into a kmalloc()ed, sorted and disjoint
+ * array.  0, -ENOMEM, or -EINVAL when nothing is left.
+ */
+static int vpt_ranges_from_resv(u64 ap_start, u64 ap_last,
+				struct list_head *resv_list,
+				struct vpt_iommu_range **out,
+				unsigned int *nr_out)
+{
+	struct iommu_resv_region *resv;
+	struct vpt_iommu_range *ranges;
+	unsigned int nr = 1;
+	u64 last;
+
+	/* Each region splits at most one range in two. */
+	list_for_each_entry(resv, resv_list, list)
+		nr++;
+	ranges = kmalloc_array(nr, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
+	if (!ranges)
+		return -ENOMEM;
+
+	ranges[0].start = ap_start;
+	ranges[0].last = ap_last;
+	nr = 1;
+	list_for_each_entry(resv, resv_list, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
+			continue;
+		if (check_add_overflow((u64)resv->start, (u64)resv->length - 1,
+				       &last))
+			last = U64_MAX;
+		vpt_ranges_exclude(ranges, &nr, resv->start, last);
+	}
+	if (!nr) {
+		pr_debug("attach: no usable IOVA left\n");
+		kfree(ranges);
+		return -EINVAL;
+	}
+	*out = ranges;
+	*nr_out = nr;
+	return 0;
+}
+
 /**
  * vpt_iommu_build_ranges() - compute the usable IOVA ranges
  * @iommu: the backend; its lock is held.
@@ -196,8 +240,7 @@ static void vpt_iommu_put_resv(struct list_head *list)
  * @nr_out: set to its number of entries.
  *
  * The ranges are the intersection of the domains' apertures minus every
- * reserved region of every group, except the relaxable direct-mapped
- * ones that upstream also lets a device owner override.
+ * reserved region of every group (vpt_ranges_from_resv()).
  *
  * Return: 0, -ENOMEM, or -EINVAL when nothing would be usable.
  */
@@ -207,11 +250,8 @@ static int vpt_iommu_build_ranges(struct vpt_iommu *iommu,
 				  struct vpt_iommu_range **out,
 				  unsigned int *nr_out)
 {
-	u64 ap_start = 0, ap_last = U64_MAX, last;
-	struct iommu_resv_region *resv;
-	struct vpt_iommu_range *ranges;
+	u64 ap_start = 0, ap_last = U64_MAX;
 	struct vpt_iommu_domain *d;
-	unsigned int nr = 1;
 	LIST_HEAD(resv_list);
 	int ret;
 
@@ -231,37 +271,9 @@ static int vpt_iommu_build_ranges(struct vpt_iommu *iommu,
 	}
 
 	ret = vpt_iommu_get_resv(iommu, extra_group, &resv_list);
-	if (ret)
-		goto out_put;
-	/* Each region splits at most one range in two. */
-	list_for_each_entry(resv, &resv_list, list)
-		nr++;
-	ranges = kmalloc_array(nr, sizeof(*ranges), GFP_KERNEL_ACCOUNT);
-	if (!ranges) {
-		ret = -ENOMEM;
-		goto out_put;
-	}
-
-	ranges[0].start = ap_start;
-	ranges[0].last = ap_last;
-	nr = 1;
-	list_for_each_entry(resv, &resv_list, list) {
-		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
-			continue;
-		if (check_add_overflow((u64)resv->start, (u64)resv->length - 1,
-				       &last))
-			last = U64_MAX;
-		vpt_ranges_exclude(ranges, &nr, resv->start, last);
-	}
-	if (!nr) {
-		pr_debug("attach: no usable IOVA left\n");
-		kfree(ranges);
-		ret = -EINVAL;
-		goto out_put;
-	}
-	*out = ranges;
-	*nr_out = nr;
-out_put:
+	if (!ret)
+		ret = vpt_ranges_from_resv(ap_start, ap_last, &resv_list, out,
+					   nr_out);
 	vpt_iommu_put_resv(&resv_list);
 	return ret;
 }
@@ -423,6 +435,68 @@ err_domain_free:
 err_free:
 	kfree(d);
 	return ret;
+}
+
+/*
+ * What a domain of its own would give @group once attached, without
+ * attaching anything: the aperture of a paging domain allocated for one
+ * of its devices exactly as an attach allocates it (and then freed),
+ * narrowed to the group's current domain where that is a paging domain
+ * -- on 6.1 intel-iommu allocates domains 57 bits wide and narrows one
+ * to the hardware's width only when a device is attached to it, which
+ * its default DMA domain was at boot -- minus the group's reserved
+ * regions.  The width is that of the aperture's end, as after attach.
+ */
+int vpt_iommu_preview_group(struct iommu_group *group, struct device *dev,
+			    struct vpt_iommu_preview *p)
+{
+	struct iommu_domain *domain = NULL, *cur;
+	u64 ap_start = 0, ap_last = U64_MAX;
+	bool known = false;
+	LIST_HEAD(resv_list);
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	iommu_group_for_each_dev(group, &domain,
+				 vpt_iommu_alloc_domain_for_dev);
+	if (!domain)
+		return -ENODEV;
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	/*
+	 * A driver that sizes a domain only on attach (6.12's virtio-iommu)
+	 * leaves its geometry unforced until then: nothing to learn here.
+	 */
+	if (domain->geometry.force_aperture) {
+		ap_start = domain->geometry.aperture_start;
+		ap_last = domain->geometry.aperture_end;
+		known = true;
+	}
+	iommu_domain_free(domain);
+
+	/* The default domain, or the container's while attached. */
+	cur = iommu_get_domain_for_dev(dev);
+	if (cur && (cur->type & __IOMMU_DOMAIN_PAGING) &&
+	    cur->geometry.force_aperture) {
+		ap_start = max_t(u64, ap_start, cur->geometry.aperture_start);
+		ap_last = min_t(u64, ap_last, cur->geometry.aperture_end);
+		known = true;
+	}
+	if (!known)
+		return -EOPNOTSUPP;
+	if (ap_start > ap_last)
+		return -EINVAL;
+
+	ret = iommu_get_group_resv_regions(group, &resv_list);
+	if (!ret)
+		ret = vpt_ranges_from_resv(ap_start, ap_last, &resv_list,
+					   &p->ranges, &p->nr_ranges);
+	vpt_iommu_put_resv(&resv_list);
+	if (ret)
+		return ret;
+	p->max_iova = ap_last;
+	p->width = fls64(ap_last);
+	return 0;
 }
 
 int vpt_iommu_attach_group(struct vpt_iommu *iommu, struct iommu_group *group)

@@ -46,6 +46,7 @@ extern unsigned int vpt_dma_entry_limit;
 extern bool vpt_skip_above_width;
 
 struct vpt_iommu;
+struct vpt_iommu_range;
 
 /**
  * struct vpt_container - one open of the container node
@@ -207,6 +208,39 @@ int vpt_iommu_attach_group(struct vpt_iommu *iommu,
  */
 void vpt_iommu_detach_group(struct vpt_iommu *iommu,
 			    struct iommu_group *group);
+
+/**
+ * struct vpt_iommu_preview - a group's IOMMU before it is attached
+ * @width: the number of bits of @max_iova.
+ * @max_iova: the highest IOVA a container of the group's own would
+ *            translate: the width capability's max_iova after attach.
+ * @ranges: the usable IOVA ranges (kmalloc()ed, sorted, disjoint), as
+ *          VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE would report them.
+ * @nr_ranges: number of entries in @ranges.
+ */
+struct vpt_iommu_preview {
+	unsigned int width;
+	u64 max_iova;
+	struct vpt_iommu_range *ranges;
+	unsigned int nr_ranges;
+};
+
+/**
+ * vpt_iommu_preview_group() - the width and ranges a group will have
+ * @group: the IOMMU group; it need not be attached, and nothing is
+ *         attached to it: the caller holds the vpt group's attach_lock.
+ * @dev: a device of @group bound to a vpt driver (its domain is read).
+ * @p: filled in; free @p->ranges with kfree().
+ *
+ * Computed from what the IOMMU driver exposes before attach: a paging
+ * domain allocated for the group (and freed), the group's current
+ * domain's geometry, and its reserved regions (see design.rst).
+ *
+ * Return: 0, -ENODEV for a group without devices, -EINVAL when nothing
+ * would be usable, -ENOMEM or another errno from the IOMMU driver.
+ */
+int vpt_iommu_preview_group(struct iommu_group *group, struct device *dev,
+			    struct vpt_iommu_preview *p);
 
 /**
  * vpt_iommu_check_extension() - VFIO_CHECK_EXTENSION for the backend

@@ -291,17 +291,54 @@ static int show_devices(int group, int group_fd)
 	return err;
 }
 
+/* Whether two decoded IOMMUs say the same width and ranges. */
+static bool same_iommu(const struct vptctl_iommu *a,
+		       const struct vptctl_iommu *b)
+{
+	__u32 i;
+
+	if (a->width != b->width || a->max_iova != b->max_iova ||
+	    a->nr_ranges != b->nr_ranges)
+		return false;
+	for (i = 0; i < a->nr_ranges; i++)
+		if (a->ranges[i].start != b->ranges[i].start ||
+		    a->ranges[i].end != b->ranges[i].end)
+			return false;
+	return true;
+}
+
+/* What the group node said before the attach, against GET_INFO. */
+static void print_preview(const struct vptctl_iommu *before,
+			  const struct vptctl_iommu *after)
+{
+	if (!before) {
+		printf("before attach: not stated (the group node has no iova/)\n");
+		return;
+	}
+	printf("before attach (group node iova/): width %u bits, ", before->width);
+	printf("max IOVA 0x%llx, %u usable ranges: %s\n", (unsigned long long)before->max_iova,
+	       before->nr_ranges, same_iommu(before, after) ?
+	       "as VFIO_IOMMU_GET_INFO reports" :
+	       "differs from VFIO_IOMMU_GET_INFO");
+}
+
 int vptctl_cmd_info(int argc, char **argv)
 {
+	struct vptctl_iommu info, before;
 	struct vptctl_container c;
-	struct vptctl_iommu info;
+	bool have_before;
 	int group, ret;
 
 	group = info_group(argv[0]);
 	if (group < 0)
 		return -group;
-	if (vptctl_container_open(&c))
+	/* Read before the attach: what a VMM could know beforehand. */
+	have_before = !vptctl_group_preview(group, &before);
+	if (vptctl_container_open(&c)) {
+		if (have_before)
+			vptctl_iommu_free(&before);
 		return VPTCTL_FAIL;
+	}
 	ret = vptctl_container_attach(&c, group) ?:
 	      vptctl_container_set_iommu(&c);
 	if (ret)
@@ -314,9 +351,12 @@ int vptctl_cmd_info(int argc, char **argv)
 	printf("IOMMU group %d, node %s/%d\n", group, vpt_node_dir(), group);
 	print_stack(c.fd);
 	vptctl_iommu_print(&info, group);
+	print_preview(have_before ? &before : NULL, &info);
 	vptctl_iommu_free(&info);
 	ret = show_devices(group, c.groups[0]);
 out:
+	if (have_before)
+		vptctl_iommu_free(&before);
 	vptctl_container_close(&c);
 	return ret ? VPTCTL_FAIL : VPTCTL_OK;
 }

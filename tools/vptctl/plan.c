@@ -376,6 +376,41 @@ static bool plan_check_io(const struct plan *p)
 	return w->size <= PLAN_IO_LIMIT;
 }
 
+/*
+ * Without a container (a VMM holds a group, say): what the groups' nodes
+ * state before attach, intersected as one container would have them.
+ */
+static int plan_iommu_preview(const struct plan *p, struct vptctl_iommu *io)
+{
+	struct vptctl_iommu more;
+	size_t i;
+	int ret;
+
+	memset(io, 0, sizeof(*io));
+	for (i = 0; i < p->devs.nr; i++) {
+		int group = p->devs.devs[i].group;
+
+		if (group < 0) {
+			ret = -ENODEV;
+		} else if (!i) {
+			ret = vptctl_group_preview(group, io);
+		} else {
+			ret = vptctl_group_preview(group, &more);
+			if (!ret) {
+				ret = vptctl_iommu_intersect(io, &more);
+				vptctl_iommu_free(&more);
+			}
+		}
+		if (ret) {
+			vptctl_iommu_free(io);
+			return ret;
+		}
+	}
+	printf("IOMMU width %u bits, from the group nodes (before attach)\n",
+	       io->width);
+	return 0;
+}
+
 /* The IOMMU the devices' groups share, or the user's --width; 0/-errno. */
 static int plan_iommu(const struct plan *p, struct vptctl_iommu *io)
 {
@@ -423,6 +458,8 @@ static int plan_iommu(const struct plan *p, struct vptctl_iommu *io)
 		       "not reported, using the usable IOVA ranges");
 	}
 	vptctl_container_close(&c);
+	if (ret && !plan_iommu_preview(p, io))
+		ret = 0;
 	return ret;
 }
 

@@ -182,6 +182,11 @@ bool vptctl_iommu_fits(const struct vptctl_iommu *info, __u64 start,
 		       __u64 end);
 __u64 vptctl_iommu_top(const struct vptctl_iommu *info);
 
+/* preview.c: the group node's iova/ attributes (before attach). */
+int vptctl_group_preview(int group, struct vptctl_iommu *info);
+int vptctl_iommu_intersect(struct vptctl_iommu *acc,
+			   const struct vptctl_iommu *more);
+
 /* vptctl.c: the synopsis after a usage error; returns VPTCTL_USAGE. */
 int vptctl_usage_hint(void);
 

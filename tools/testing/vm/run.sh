@@ -1,19 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot a Debian kernel under QEMU (TCG) with an emulated Intel IOMMU, load
+# Boot a Debian kernel under QEMU (TCG) with an emulated IOMMU (Intel VT-d,
+# AMD-Vi or virtio-iommu), load
 # vpt, bind the test devices to vpt-pci and run the kselftests (or the
 # demo) inside; read the results from the serial console.
 #
 # The run fails on any failed or missing test result, on a timeout, and on
 # any kernel log line reporting an oops, BUG, WARNING, KASAN, UBSAN,
 # lockdep or kmemleak problem.  The last line printed is
-#   vm <kver> aw<bits>: N passed, N failed, N skipped
+#   vm <kver> [amd|virtio] aw<bits>: N passed, N failed, N skipped
 set -eu
 
 usage() {
 	cat <<USAGE
-usage: $0 [--kver KERNEL] [--aw 39|48] [--tests "NAME..."]
+usage: $0 [--kver KERNEL] [--iommu intel|amd|virtio] [--aw 39|48|64]
+          [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
           [--no-intremap] [--hotplug] [--identity] [--kvm] [--inject-failure]
@@ -23,6 +25,17 @@ usage: $0 [--kver KERNEL] [--aw 39|48] [--tests "NAME..."]
   --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
                     built by tools/debug-kernel.sh (panic_on_warn=1; a
                     kmemleak scan after the tests; vpt stack only)
+  --iommu intel     the emulated IOMMU: Intel VT-d (default; --aw 39 or 48),
+  --iommu amd       AMD-Vi (-device amd-iommu; no aw-bits: 64 bits wide
+                    up to 6.12, 48 from 7.x, which is what --aw must say),
+  --iommu virtio    virtio-iommu (-device virtio-iommu-pci; kernels with its
+                    driver as a module, 6.12 and later, else the run skips):
+                    --aw 64 (default) is QEMU's default input range, --aw 39
+                    or 48 sets aw-bits, which needs Debian 13's QEMU 10
+                    (tools/testing/vm/qemu-deb13.sh); no interrupt remapping,
+                    so the stack is loaded with allow_unsafe_interrupts=1
+  --aw BITS         the IOMMU's address width, passed to the tests as
+                    VPT_AW_BITS (the width they expect)
   --ko DIR          use vpt.ko and vpt-pci.ko from DIR instead of building
   --stack vfio      load the kernel's own vfio, vfio_iommu_type1 and
                     vfio-pci instead of vpt, to run the same clients
@@ -50,7 +63,7 @@ USAGE
 }
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
-KVER=6.1 AW=39 INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
+KVER=6.1 AW="" IOMMU=intel INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
 CLIENTS=0 HOTPLUG=0 IDENT=0 KVM=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -60,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--identity) IDENT=1 ;;
 	--kvm) KVM=1 ;;
 	--aw) AW=$2; shift ;;
+	--iommu) IOMMU=$2; shift ;;
 	--tests) TESTS=$2; shift ;;
 	--demo) DEMO=1 ;;
 	--bench) BENCH=1 ;;
@@ -99,6 +113,46 @@ case $STACK in
 vpt|vfio) ;;
 *) usage >&2; exit 2 ;;
 esac
+# The IOMMU and the width it is given (or has); QEMU is the host's 7.2
+# unless virtio-iommu needs aw-bits.  IOMMU_DEV is the QEMU device, IOMMU_CMDLINE
+# what the guest kernel needs to use it, UNSAFE the stack's parameter when
+# the IOMMU cannot remap interrupts.
+QEMU=qemu-system-x86_64 IOMMU_CMDLINE="" UNSAFE=0
+# QEMU's AMD-Vi has no aw-bits: up to 6.12 amd_iommu gives its v1 page
+# table's full 64 bits, 7.x's (the generic page table code, sized from the
+# IOMMU's reported translation levels) 48.
+case ${REL#debug } in
+[0-6].*) AMD_AW=64 ;;
+*) AMD_AW=48 ;;
+esac
+case $IOMMU:${AW:=$(case $IOMMU in intel) echo 39 ;; amd) echo $AMD_AW ;; *) echo 64 ;; esac)} in
+intel:39|intel:48)
+	IOMMU_DEV="intel-iommu,intremap=$INTREMAP,aw-bits=$AW"
+	IOMMU_CMDLINE=" intel_iommu=on" ;;
+amd:$AMD_AW)
+	# Under TCG intremap needs no split irqchip (KVM would).
+	IOMMU_DEV="amd-iommu,intremap=$INTREMAP" ;;
+virtio:64)
+	IOMMU_DEV="virtio-iommu-pci,addr=03.0" UNSAFE=1 ;;
+virtio:39|virtio:48)
+	IOMMU_DEV="virtio-iommu-pci,addr=03.0,aw-bits=$AW" UNSAFE=1
+	QEMU="$TOP/tools/testing/vm/qemu-deb13.sh" ;;
+*)
+	echo "run: --iommu $IOMMU takes no --aw $AW" >&2; exit 2 ;;
+esac
+IOMMU_LABEL=$([ "$IOMMU" = intel ] || echo " $IOMMU")
+[ "$IOMMU" = intel ] || OUT=${OUT:-$TOP/out/vm-$KVER-$IOMMU-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")$([ $CLIENTS -eq 0 ] || echo -clients)$([ $SMOKE -eq 0 ] || echo -smoke)$([ $HOTPLUG -eq 0 ] || echo -hotplug)$([ "$INTREMAP" = on ] || echo -no-intremap)}
+# virtio-iommu's driver, loaded in the guest before the stack (virtio-pci
+# is built in from 6.12), and what it depends on, in load order.
+if [ "$IOMMU" = virtio ]; then
+	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/}
+	if ! modprobe -d "$KROOT" -S "$ABI" --show-depends virtio_iommu \
+	     >/dev/null 2>&1; then
+		echo "  virtio-iommu: $REL has no virtio_iommu module: skipped"
+		echo "vm $REL$IOMMU_LABEL aw$AW: 0 passed, 0 failed, 1 skipped"
+		exit 0
+	fi
+fi
 [ $BENCH -eq 1 ] && STACK=both
 [ $SMOKE -eq 0 ] || OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW-smoke}
 [ $CLIENTS -eq 0 ] ||
@@ -193,6 +247,22 @@ if [ $KVM -eq 1 ]; then
 	done
 fi
 
+# --iommu virtio: virtio_iommu and what it depends on, in load order.
+mkdir -p "$ROOT/kmodiommu"
+if [ "$IOMMU" = virtio ]; then
+	i=10
+	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends virtio_iommu |
+		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		dst=$ROOT/kmodiommu/$i-$(basename "$m" | sed 's/\.ko.*//').ko
+		case $m in
+		*.xz) xz -dc "$m" >"$dst" ;;
+		*.zst) zstd -qdc "$m" >"$dst" ;;
+		*) cp "$m" "$dst" ;;
+		esac
+		i=$((i + 1))
+	done
+fi
+
 if [ $DEMO -eq 1 ]; then
 	cp "$TOP/tools/demo/vpt_demo" "$ROOT/tests/"
 	RUNLIST=vpt_demo
@@ -210,6 +280,10 @@ elif [ $SMOKE -eq 1 ]; then
 else
 	RUNLIST=${TESTS:-$(cd "$TOP/tools/testing/selftests/vpt" &&
 		ls -- *_test 2>/dev/null | tr '\n' ' ')}
+	# It turns allow_unsafe_interrupts off, which virtio-iommu (no
+	# interrupt remapping at all) needs on for every other test.
+	[ $UNSAFE -eq 0 ] || [ -n "$TESTS" ] ||
+		RUNLIST=$(echo "$RUNLIST" | sed 's/vpt_unsafe_irq_test//')
 	[ $INJECT -eq 1 ] && RUNLIST="$RUNLIST vpt_runner_fail"
 	for t in $RUNLIST; do
 		cp "$TOP/tools/testing/selftests/vpt/$t" "$ROOT/tests/"
@@ -227,8 +301,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
-export PATH=/bin VPT_AW_BITS=$AW VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
-	VPT_INTREMAP=$INTREMAP VPT_IDENTITY=$IDENT VPT_KVM=$KVM \
+export PATH=/bin VPT_AW_BITS=$AW VPT_IOMMU=$IOMMU VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
+	VPT_INTREMAP=$([ $UNSAFE -eq 1 ] && echo off || echo $INTREMAP) VPT_IDENTITY=$IDENT VPT_KVM=$KVM \
 	VPT_DRIVER=$([ $IDENT -eq 1 ] && echo vfio-pci || echo vpt-pci)
 # --hotplug: the edu behind the root port, for vpt_hotplug_test.
 for hp in /sys/bus/pci/devices/0000:00:0a.0/0000:*; do
@@ -247,21 +321,43 @@ if [ $DEBUG -eq 1 ]; then
 		echo 0000:00:08.0 > /sys/bus/pci/drivers/shpchp/unbind
 fi
 DEVICES="0000:00:04.0 0000:00:05.0 0000:00:06.0 0000:00:07.0"
+# --iommu virtio: the IOMMU appears only when its driver is loaded; it
+# then probes the PCI devices and gives them their groups.
+for m in /kmodiommu/*.ko; do
+	[ -e "\$m" ] || continue
+	insmod \$m || echo "=== VPT-MODULES-FAILED ==="
+done
+i=0
+while [ ! -e /sys/bus/pci/devices/0000:00:04.0/iommu_group ] && [ \$i -lt 30 ]; do
+	sleep 1
+	i=\$((i + 1))
+done
+# No interrupt remapping (virtio-iommu; AMD-Vi under 7.x, which wants a
+# southbridge IOAPIC QEMU 7.2's IVRS does not list): the stacks must be
+# told to accept, and the tests know.
+UNSAFE=\$([ $UNSAFE -eq 1 ] && echo allow_unsafe_interrupts=1)
+if [ $IOMMU = amd ] && ! dmesg | grep -q 'AMD-Vi: Interrupt remapping enabled'; then
+	UNSAFE=allow_unsafe_interrupts=1
+	export VPT_INTREMAP=off
+fi
 
 # load STACK: the modules, then every test device bound to its driver.
 load() {
 	if [ \$1 = vpt ]; then
 		drv=\$VPT_DRIVER
 		if [ $IDENT -eq 1 ]; then
-			modprobe vfio-pci
+			modprobe vfio \$UNSAFE && modprobe vfio-pci
 		else
-			insmod /vpt/vpt.ko && insmod /vpt/vpt-pci.ko
+			insmod /vpt/vpt.ko \$UNSAFE && insmod /vpt/vpt-pci.ko
 		fi ||
 			echo "=== VPT-MODULES-FAILED ==="
 	else
 		drv=vfio-pci
 		for m in /kmod/*.ko; do
-			insmod \$m || echo "=== VPT-MODULES-FAILED ==="
+			case \$m in
+			*-vfio_iommu_type1.ko) insmod \$m \$UNSAFE ;;
+			*) insmod \$m ;;
+			esac || echo "=== VPT-MODULES-FAILED ==="
 		done
 	fi
 	for bdf in \$DEVICES; do
@@ -373,14 +469,14 @@ if [ $HOTPLUG -eq 1 ]; then
 fi
 
 set +e
-timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
+VPT_OUT=$OUT timeout $((TIMEOUT + 120)) $QEMU \
 	-accel tcg -M q35,kernel-irqchip=split -cpu max -smp 1 \
 	-m "$([ $BENCH -eq 1 ] && echo 8G ||
 		{ { [ $DEBUG -eq 1 ] || [ $CLIENTS -eq 1 ]; } && echo 2G || echo 1G; })" \
 	-nodefaults -display none -serial stdio -monitor none -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$OUT/initrd.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 no_timer_check$KAPPEND$([ $BENCH -eq 0 ] || echo " hugepagesz=1G hugepages=2")" \
-	-device intel-iommu,intremap=$INTREMAP,aw-bits="$AW" \
+	-append "console=ttyS0$IOMMU_CMDLINE panic=-1 no_timer_check$KAPPEND$([ $BENCH -eq 0 ] || echo " hugepagesz=1G hugepages=2")" \
+	-device "$IOMMU_DEV" \
 	-device edu,addr=04.0,dma_mask=0xffffffffffffffff \
 	-object memory-backend-ram,id=shm0,size=4M,share=on \
 	-device ivshmem-plain,memdev=shm0,addr=05.0 \
@@ -400,7 +496,7 @@ timeout $((TIMEOUT + 120)) qemu-system-x86_64 \
 qrc=$?
 set -e
 
-label="vm $REL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
+label="vm $REL$IOMMU_LABEL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $SMOKE -eq 0 ] || label="$label bench-smoke"
 [ $IDENT -eq 0 ] || label="$label identity"
 [ $KVM -eq 0 ] || label="$label kvm"

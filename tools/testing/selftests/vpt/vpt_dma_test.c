@@ -60,43 +60,8 @@
 
 #define RW	(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 
-/* The whole GET_INFO answer in a calloc()ed buffer, or NULL. */
-static struct vfio_iommu_type1_info *info_get(int c)
-{
-	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
-	struct vfio_iommu_type1_info *info;
-
-	if (ioctl(c, VFIO_IOMMU_GET_INFO, &probe))
-		return NULL;
-	info = calloc(1, probe.argsz);
-	if (!info)
-		return NULL;
-	info->argsz = probe.argsz;
-	if (ioctl(c, VFIO_IOMMU_GET_INFO, info)) {
-		free(info);
-		return NULL;
-	}
-	return info;
-}
-
-/* A capability of a complete GET_INFO answer, or NULL; bounds-checked. */
-static void *info_cap(struct vfio_iommu_type1_info *info, uint16_t id)
-{
-	uint32_t off = info->cap_offset;
-	int hops;
-
-	for (hops = 0; off && hops < 16; hops++) {
-		struct vfio_info_cap_header *h = (void *)((char *)info + off);
-
-		if (off < sizeof(*info) ||
-		    off + sizeof(*h) > info->argsz)
-			return NULL;
-		if (h->id == id)
-			return h;
-		off = h->next;
-	}
-	return NULL;
-}
+#define info_get	vpt_iommu_info
+#define info_cap	vpt_info_cap
 
 static struct vfio_iommu_type1_info_cap_iova_range *
 info_ranges(struct vfio_iommu_type1_info *info)
@@ -266,7 +231,7 @@ TEST_F(dma, width_cap_matches_aw_bits)
 	ASSERT_NE(NULL, w);
 	EXPECT_EQ(1, w->header.version);
 	EXPECT_EQ(aw, w->width);
-	EXPECT_EQ((1ULL << aw) - 1, w->max_iova);
+	EXPECT_EQ(vpt_aw_max_iova(aw), w->max_iova);
 	EXPECT_EQ(0U, w->reserved);
 	free(info);
 }
@@ -295,7 +260,7 @@ TEST_F(dma, iova_ranges_width_matches_aw_bits)
 
 	if (!aw)
 		SKIP(return, "VPT_AW_BITS not set");
-	EXPECT_EQ((1ULL << aw) - 1, self->max_iova);
+	EXPECT_EQ(vpt_aw_max_iova(aw), self->max_iova);
 }
 
 TEST_F(dma, iova_ranges_exclude_msi_window)
@@ -501,7 +466,7 @@ TEST_F(dma, map_last_page_below_width_succeeds)
 	uint64_t size = 0;
 
 	if (self->width >= 64)
-		SKIP(return, "64-bit IOMMU");
+		SKIP(return, VPT_NO_ABOVE_REASON);
 	ASSERT_EQ(0, vpt_map(self->c, (1ULL << self->width) - PAGE,
 			     self->buf, PAGE, RW));
 	ASSERT_EQ(0, vpt_unmap(self->c, (1ULL << self->width) - PAGE, PAGE,
@@ -593,20 +558,23 @@ TEST_F(dma, map_vaddr_wrap_eoverflow)
 TEST_F(dma, map_at_width_einval)
 {
 	if (self->width >= 64)
-		SKIP(return, "64-bit IOMMU");
+		SKIP(return, VPT_NO_ABOVE_REASON);
 	ASSERT_MAP_FAILS(EINVAL, 1ULL << self->width, self->buf, PAGE, RW);
 }
 
 TEST_F(dma, map_straddling_width_einval)
 {
 	if (self->width >= 64)
-		SKIP(return, "64-bit IOMMU");
+		SKIP(return, VPT_NO_ABOVE_REASON);
 	ASSERT_MAP_FAILS(EINVAL, (1ULL << self->width) - PAGE, self->buf,
 			 2 * PAGE, RW);
 }
 
 TEST_F(dma, map_at_bar_sizing_address_einval)
 {
+	if (self->max_iova >= BAR_SIZING_IOVA)
+		SKIP(return, "the BAR sizing address is translatable: "
+		     VPT_NO_ABOVE_REASON);
 	ASSERT_MAP_FAILS(EINVAL, BAR_SIZING_IOVA, self->buf, BUF_SIZE, RW);
 }
 
@@ -1019,7 +987,7 @@ TEST_F(policy, skip_policy_on_straddling_map_einval)
 	if (vpt_stack_is_upstream())
 		SKIP(return, VPT_ONLY_REASON);
 	if (self->max_iova == UINT64_MAX)
-		SKIP(return, "64-bit IOMMU");
+		SKIP(return, VPT_NO_ABOVE_REASON);
 	ASSERT_EQ(0, set_skip_policy(true));
 	EXPECT_EQ(-EINVAL, vpt_map(self->c, iova, self->buf, 2 * PAGE, RW));
 	EXPECT_EQ(0ULL, width_cap(self->c).skipped_maps);
@@ -1605,11 +1573,15 @@ FIXTURE_SETUP(bridge)
 	self->group2 = -1;
 	self->dev2 = -1;
 	self->group2_id = -1;
+	self->d.container = -1;
+	self->d.group = -1;
+	self->d.device = -1;
 	if (vpt_find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
 			   sizeof(self->bdf2)))
 		SKIP(return, "no second edu");
+	if (vpt_iommu_group(self->bdf2) < 0)
+		SKIP(return, "%s: %s", self->bdf2, VPT_NO_BRIDGE_GROUP_REASON);
 	self->group2_id = vpt_iommu_group(self->bdf2);
-	ASSERT_LE(0, self->group2_id);
 	ASSERT_EQ(0, group_bind(self->group2_id, true));
 	ASSERT_EQ(0, vpt_dev_open(&self->d, VPT_EDU_BDF));
 	ASSERT_NE(self->d.group_id, self->group2_id);
@@ -1629,6 +1601,10 @@ FIXTURE_TEARDOWN(bridge)
 		group_bind(self->group2_id, false);
 }
 
+/* Upstream vfio fails the bridge test alike there. */
+#define AMD_BRIDGE_REASON \
+	"QEMU 7.2's AMD-Vi does not translate DMA from behind a PCIe-to-PCI bridge"
+
 /* Copy len bytes from IOVA src to IOVA dst through edu's buffer. */
 static int edu_copy(int dev, uint32_t src, uint32_t dst, uint32_t len)
 {
@@ -1646,6 +1622,10 @@ TEST_F(bridge, second_group_shares_mappings_and_outlives_first)
 {
 	uint8_t *src = self->buf, *dst = self->buf + 2 * PAGE;
 
+	if (self->group2_id < 0)
+		return;	/* skipped in setup (6.1's harness runs on) */
+	if (!strcmp(vpt_iommu_kind(), "amd"))
+		SKIP(return, "%s", AMD_BRIDGE_REASON);
 	ASSERT_EQ(0, edu_enable(self->d.device));
 	ASSERT_EQ(0, vpt_map(self->d.container, IOVA_A, src, PAGE,
 			     VFIO_DMA_MAP_FLAG_READ));

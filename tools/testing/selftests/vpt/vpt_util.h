@@ -59,7 +59,11 @@ static inline int vpt_stack_is_upstream(void)
 /* Tests of vpt-only behaviour: if (vpt_stack_is_upstream()) SKIP(...). */
 #define VPT_ONLY_REASON "vpt-only behaviour; upstream vfio loaded"
 
-/* The IOMMU address width of this run (QEMU aw-bits), or 0 if unknown. */
+/*
+ * The IOMMU address width of this run, or 0 if unknown: what the VM
+ * runner expects of its IOMMU (VPT_IOMMU: intel, amd or virtio), QEMU's
+ * aw-bits for VT-d and virtio-iommu, 64 for AMD-Vi.
+ */
 static inline unsigned int vpt_aw_bits(void)
 {
 	const char *aw = getenv("VPT_AW_BITS");
@@ -77,6 +81,34 @@ static inline int vpt_msi_isolated(void)
 
 	return !intremap || strcmp(intremap, "off");
 }
+
+/* The emulated IOMMU of this run (VPT_IOMMU): "intel", "amd" or "virtio". */
+static inline const char *vpt_iommu_kind(void)
+{
+	const char *kind = getenv("VPT_IOMMU");
+
+	return kind && *kind ? kind : "intel";
+}
+
+/*
+ * The highest IOVA of an IOMMU @aw bits wide; a 64-bit one (AMD-Vi,
+ * virtio-iommu's default) has no address above it.
+ */
+static inline uint64_t vpt_aw_max_iova(unsigned int aw)
+{
+	return aw >= 64 ? UINT64_MAX : (1ULL << aw) - 1;
+}
+
+/*
+ * Why the tests of the group behind the PCIe-to-PCI bridge skip where its
+ * devices have no IOMMU group (virtio-iommu under 6.12 leaves them out).
+ */
+#define VPT_NO_BRIDGE_GROUP_REASON \
+	"no IOMMU group behind the bridge: the IOMMU does not cover it"
+
+/* Why a test that needs an IOVA above the width skips on a 64-bit IOMMU. */
+#define VPT_NO_ABOVE_REASON \
+	"a 64-bit IOMMU has no IOVA above its width"
 
 /* Read a small file into buf, NUL-terminated; 0 or -errno. */
 static inline int vpt_read_file(const char *path, char *buf, size_t len)
@@ -822,6 +854,44 @@ static inline int vpt_edu_round_trip(int container, int device,
 out:
 	free(buf);
 	return ret;
+}
+
+/* The whole VFIO_IOMMU_GET_INFO answer in a calloc()ed buffer, or NULL. */
+static inline struct vfio_iommu_type1_info *vpt_iommu_info(int container)
+{
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
+	struct vfio_iommu_type1_info *info;
+
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, &probe))
+		return NULL;
+	info = calloc(1, probe.argsz);
+	if (!info)
+		return NULL;
+	info->argsz = probe.argsz;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
+		free(info);
+		return NULL;
+	}
+	return info;
+}
+
+/* A capability of a complete GET_INFO answer, or NULL; bounds-checked. */
+static inline void *vpt_info_cap(struct vfio_iommu_type1_info *info,
+				 uint16_t id)
+{
+	uint32_t off = info->cap_offset;
+	int hops;
+
+	for (hops = 0; off && hops < 16; hops++) {
+		struct vfio_info_cap_header *h = (void *)((char *)info + off);
+
+		if (off < sizeof(*info) || off + sizeof(*h) > info->argsz)
+			return NULL;
+		if (h->id == id)
+			return h;
+		off = h->next;
+	}
+	return NULL;
 }
 
 #endif /* VPT_UTIL_H */
