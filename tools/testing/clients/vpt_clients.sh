@@ -373,6 +373,16 @@ libvirt_up() {
 	for d in var/lib/libvirt var/cache/libvirt var/log/libvirt; do
 		mount -t tmpfs lv $D/$d || return 1
 	done
+	# The QEMU driver's settings for a guest of a guest: no private
+	# /dev (no udev to ask), its log in a file (no virtlogd), no cgroups.
+	rm -rf $W/etc-libvirt && cp -a $D/etc/libvirt $W/etc-libvirt &&
+		mount -t tmpfs lv $D/etc/libvirt &&
+		cp -a $W/etc-libvirt/. $D/etc/libvirt/ || return 1
+	cat >>$D/etc/libvirt/qemu.conf <<-EOF
+	namespaces = [ ]
+	stdio_handler = "file"
+	cgroup_controllers = [ ]
+	EOF
 	cat >$D$LV_CONF <<-EOF
 	auth_unix_rw = "none"
 	auth_unix_ro = "none"
@@ -401,17 +411,48 @@ libvirt_reattach() {
 	virsh nodedev-reattach $NET_NODEDEV && given_back $NET
 }
 
+# A tiny domain (no disk, no firmware run to speak of) with NET as a
+# managed hostdev: libvirt detaches it to vfio-pci itself, QEMU realizes
+# it, and destroying the domain gives it back.
+LV_DOMAIN="<domain type='LV_TYPE'>
+  <name>vpt</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/><memballoon model='none'/>
+    <hostdev mode='subsystem' type='pci' managed='yes'>
+      <source><address domain='0' bus='0' slot='7' function='0'/></source>
+    </hostdev>
+  </devices>
+</domain>"
+
+libvirt_domain_runs() {
+	give_back $NET || { echo "$NET not on $NATIVE before"; return 1; }
+	echo "$LV_DOMAIN" | sed "s/LV_TYPE/$([ "$ACCEL" = kvm ] && echo kvm || echo qemu)/" \
+		>$D/run/vpt-domain.xml
+	t1=$(date +%s)
+	virsh create /run/vpt-domain.xml || { cat $D/var/log/libvirt/qemu/vpt.log; return 1; }
+	echo "running after $(($(date +%s) - t1))s"
+	virsh domstate vpt
+	bound_to_stack $NET || return 1
+	virsh qemu-monitor-command vpt --hmp 'info pci' | grep -iA3 'Ethernet' 
+	cat $D/var/log/libvirt/qemu/vpt.log | tail -n 5
+	virsh destroy vpt && given_back $NET
+}
+
 libvirt_client() {
 	if libvirt_up >$W/check.out 2>&1; then
 		ok libvirt_daemon_starts
 		sed 's/^/# /' $W/check.out
 		measure libvirt_nodedev_detach_binds_vfio_pci libvirt_detach
 		measure libvirt_nodedev_reattach_gives_back libvirt_reattach
+		measure libvirt_managed_hostdev_domain_runs libvirt_domain_runs
 	else
 		cat $W/libvirtd.out >>$W/check.out
 		not_ok libvirt_daemon_starts $W/check.out
 		not_ok libvirt_nodedev_detach_binds_vfio_pci
 		not_ok libvirt_nodedev_reattach_gives_back
+		not_ok libvirt_managed_hostdev_domain_runs
 	fi
 	t1=$(date +%s)
 	kill $lvpid 2>/dev/null
