@@ -6,9 +6,9 @@
 # (unpacked, never installed) of four Debian kernels: Debian 12's 6.1 and
 # its bookworm-backports 6.12, Debian 13's 6.12 and its newest
 # trixie-backports kernel, each resolved through its suite's
-# linux-image-amd64; a Debian 13 build root with gcc-14 for the kernels
-# built with it; and the few files the project uses from Debian's
-# linux-source-6.1.
+# linux-image-amd64; a Debian 13 root with gcc-14 for the kernels built
+# with it and Debian 13's VFIO clients for the VM; and the few files the
+# project uses from Debian's linux-source-6.1.
 #
 # Prints "KEY_<kernel>=value" lines describing the cache on stdout when
 # done (KDIR, VMLINUZ, MODDIR, REL), then KERNELS, BUILD_ROOT and SRC.
