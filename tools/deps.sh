@@ -6,9 +6,9 @@
 # (unpacked, never installed) of four Debian kernels: Debian 12's 6.1 and
 # its bookworm-backports 6.12, Debian 13's 6.12 and its newest
 # trixie-backports kernel, each resolved through its suite's
-# linux-image-amd64; a Debian 13 build root with gcc-14 for the kernels
-# built with it; and the few files the project uses from Debian's
-# linux-source-6.1.
+# linux-image-amd64; a Debian 13 root with gcc-14 for the kernels built
+# with it and Debian 13's VFIO clients for the VM; and the few files the
+# project uses from Debian's linux-source-6.1.
 #
 # Prints "KEY_<kernel>=value" lines describing the cache on stdout when
 # done (KDIR, VMLINUZ, MODDIR, REL), then KERNELS, BUILD_ROOT and SRC.
@@ -188,6 +188,34 @@ make_build_root() {
 	rm -rf "$CACHE/sparse"
 	echo "$ROOT_REV" >"$r/.vpt-root"
 }
+# The unmodified VFIO clients of Debian 13, which run.sh --clients runs in
+# the VM from this root (shared with the rest of this machine's root):
+# QEMU 10, DPDK 24.11 (dpdk-testpmd in dpdk-dev, its virtio PMD apart,
+# dpdk-devbind.py in dpdk), driverctl, and libvirt's daemon with its QEMU
+# and node-device drivers and virsh.  Installed once into the finished
+# build root, with a stamp of its own (the package list), so that a
+# change here adds packages without rebuilding the root (ROOT_REV).
+ROOT_CLIENT_PKGS="qemu-system-x86 dpdk dpdk-dev librte-net-virtio25 driverctl \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-nodedev \
+	libvirt-clients"
+install_root_clients() {
+	r=$CACHE/deb13root
+	want=$(echo $ROOT_CLIENT_PKGS)
+	[ "$(cat "$r/.vpt-clients" 2>/dev/null)" = "$want" ] && return 0
+	log "installing Debian 13's VFIO clients into its root ($want)"
+	# Nothing installed here may start a service (there is none).
+	printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+	chmod 0755 "$r/usr/sbin/policy-rc.d"
+	"$TOOLS/kbuild.sh" --root-apt update -qq >&2
+	# shellcheck disable=SC2086
+	"$TOOLS/kbuild.sh" --root-apt install -y -qq --no-install-recommends \
+		$ROOT_CLIENT_PKGS >&2
+	rm -f "$r/usr/sbin/policy-rc.d"
+	# Where the guest mounts its own module tree (driverctl and libvirt
+	# run modprobe and read modules.alias).
+	mkdir -p "$r/usr/lib/modules"
+	echo "$want" >"$r/.vpt-clients"
+}
 fetch_source_bits() {
 	sd=$CACHE/src
 	[ -f "$sd/done" ] && return 0
@@ -212,6 +240,7 @@ KERNELS="6.1:bookworm 6.12:bookworm-backports deb13:trixie deb13-bpo:trixie-back
 mkdir -p "$CACHE"
 install_host_packages
 make_build_root
+install_root_clients
 BUILD_ROOT=$CACHE/deb13root
 for k in $KERNELS; do
 	fetch_kernel "${k%%:*}" "${k#*:}"

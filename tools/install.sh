@@ -34,6 +34,9 @@ vfio)	MODS="vfio vfio-pci" MOD_DIR=updates PKG=vpt-vfio ;;
 esac
 PCI_MOD=${MODS#* }
 RULES=etc/udev/rules.d/70-vpt.rules
+# The identity flavour's modprobe hooks: a clear refusal beside the in-tree
+# vfio (modprobe/vpt-vfio.conf).
+MODPROBE_CONF=etc/modprobe.d/vpt-vfio.conf
 HEADER=usr/include/linux/vpt.h
 VPTCTL=${PREFIX#/}/sbin/vptctl
 VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
@@ -122,6 +125,15 @@ do_install() {
 		>"$DESTDIR/$RULES"
 	chmod 0644 "$DESTDIR/$RULES"
 	reload_udev
+	if [ "$VPT_AS" = vfio ]; then
+		install -D -m 0644 "$TOP/modprobe/vpt-vfio.conf" \
+			"$DESTDIR/$MODPROBE_CONF"
+		# modprobe does nothing for a module already loaded: say so.
+		if live && [ -d /sys/module/vfio ] &&
+		   [ ! -e /sys/module/vfio/parameters/node_dir ]; then
+			echo "install: the in-tree vfio is loaded: modprobe vfio-pci keeps it until it is unloaded (modprobe -r vfio_pci vfio_iommu_type1 vfio)"
+		fi
+	fi
 	echo "install: vpt ($MODS) for $kver installed; load with: modprobe $PCI_MOD"
 }
 
@@ -130,6 +142,7 @@ do_uninstall() {
 	mods=$DESTDIR/lib/modules/$kver/$MOD_DIR/drivers/vpt
 	for m in $MODS; do rm -f "$mods/$m.ko"*; done
 	rm -f "$DESTDIR/$HEADER" "$DESTDIR/$VPTCTL" "$DESTDIR/$RULES"
+	[ "$VPT_AS" = vpt ] || rm -f "$DESTDIR/$MODPROBE_CONF"
 	rmdir -p "$mods" 2>/dev/null || true
 	if live; then
 		depmod -a "$kver"

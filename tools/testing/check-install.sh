@@ -57,6 +57,8 @@ if [ "$VPT_AS" = vfio ]; then
 		problem "vfio.ko has no devname:vfio/vfio alias"
 	modinfo -b "$R" -k "$kver" -F name vfio-pci 2>/dev/null |
 		grep -qx vfio_pci || problem "vfio-pci.ko is not module vfio_pci"
+	grep -q '^install vfio_pci ' "$R/etc/modprobe.d/vpt-vfio.conf" 2>/dev/null ||
+		problem "no modprobe hook for vfio_pci in etc/modprobe.d/vpt-vfio.conf"
 fi
 
 # modinfo: "name:desc (type)" when described, "name:type" when not.
@@ -104,7 +106,7 @@ fi
 make -C "$TOP" KVER="$KVER" DESTDIR="$R" VPT_AS="$VPT_AS" uninstall >>"$D/install.log" 2>&1 ||
 	problem "make uninstall failed"
 left=$(find "$R" -type f \( -name "$CORE*.ko*" -o -name vpt.h \
-	-o -name vptctl -o -name 70-vpt.rules \) 2>/dev/null)
+	-o -name vptctl -o -name 70-vpt.rules -o -name vpt-vfio.conf \) 2>/dev/null)
 [ -z "$left" ] || problem "left after uninstall: $left"
 
 if [ $bad -eq 0 ]; then

@@ -192,9 +192,10 @@ cp -r "$TOP/tools/testing/selftests/vpt/vpt_fakedev" "$OUT/fakedev"
 "$TOP/tools/kbuild.sh" "$KDIR" -s M="$OUT/fakedev" modules >&2
 cp "$OUT/fakedev/vpt_fakedev.ko" "$ROOT/tests/"
 
-# The kernel's own vfio-pci and what it depends on, in load order.
+# The kernel's own vfio-pci and what it depends on, in load order (with
+# --clients on either stack: see below).
 mkdir -p "$ROOT/kmod"
-if [ "$STACK" != vpt ]; then
+if [ "$STACK" != vpt ] || [ $CLIENTS -eq 1 ]; then
 	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
 	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends vfio-pci |
 		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
@@ -209,11 +210,22 @@ if [ "$STACK" != vpt ]; then
 fi
 
 # --clients: the client checks, and the 9p modules to mount the host's
-# root with, in load order (built-in ones are left out).
+# root with, in load order (built-in ones are left out).  The guest gets a
+# module tree as a host has one, for the modprobe that driverctl and
+# libvirt run and the modules.alias libvirt reads in the clients' roots:
+# the kernel's own vfio modules under kernel/ and, with --identity, vpt's
+# under updates/, which depmod prefers; the identity checks also load the
+# in-tree ones over it.
 if [ $CLIENTS -eq 1 ]; then
+	mkdir -p "$ROOT/lib/modules/$REL/kernel/vfio"
+	for m in "$ROOT"/kmod/*.ko; do
+		cp "$m" "$ROOT/lib/modules/$REL/kernel/vfio/${m##*/[0-9][0-9]-}"
+	done
+	depmod -b "$ROOT" "$REL" 2>/dev/null
 	make -s -C "$TOP/tools/testing/clients" >&2
 	cp "$TOP/tools/testing/clients/vpt_qmp" "$ROOT/tests/"
 	cp "$TOP/tools/testing/clients/vpt_clients.sh" "$ROOT/tests/vpt_clients"
+	cp "$TOP/modprobe/vpt-vfio.conf" "$ROOT/tests/"
 	mkdir -p "$ROOT/kmod9p"
 	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
 	for m in $(for n in virtio_pci 9pnet_virtio 9p; do
@@ -303,7 +315,13 @@ mount -t tmpfs tmp /tmp
 dmesg -n $([ $DEBUG -eq 1 ] && echo 7 || echo 3)
 export PATH=/bin VPT_AW_BITS=$AW VPT_IOMMU=$IOMMU VPT_NODE_DIR=/dev/vfio VPT_STACK=$STACK \
 	VPT_INTREMAP=$([ $UNSAFE -eq 1 ] && echo off || echo $INTREMAP) VPT_IDENTITY=$IDENT VPT_KVM=$KVM \
-	VPT_DRIVER=$([ $IDENT -eq 1 ] && echo vfio-pci || echo vpt-pci)
+	VPT_DRIVER=$([ $IDENT -eq 1 ] && echo vfio-pci || echo vpt-pci) \
+	VPT_DEB13ROOT=$BUILD_ROOT
+# --clients: the guest's own drivers (virtio-pci, for 9p) come before
+# the stack's, as on a host, for driverctl's and libvirt's give-back.
+for m in /kmod9p/*.ko; do
+	[ -e "\$m" ] && insmod "\$m"
+done
 # --hotplug: the edu behind the root port, for vpt_hotplug_test.
 for hp in /sys/bus/pci/devices/0000:00:0a.0/0000:*; do
 	[ -e "\$hp" ] && export VPT_HOTPLUG_BDF=\${hp##*/}
