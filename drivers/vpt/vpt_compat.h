@@ -252,6 +252,25 @@ static inline bool vpt_dev_enforces_coherency(struct device *dev)
 #endif
 }
 
+/*
+ * Whether @page is the page frame @k frames after @first.  With a virtual
+ * memmap (every x86-64 kernel) or a flat one, struct pages of consecutive
+ * frames are consecutive in memory, and a pointer compare (one load per
+ * page GUP returned, where page_to_pfn() would reload vmemmap_base each
+ * time, the kernel being built without strict aliasing) says it; 7.x
+ * dropped nth_page() for that reason.  Classic SPARSEMEM keeps a memmap
+ * per section, so there the frame numbers are compared.
+ */
+static inline bool vpt_page_is_nth(const struct page *first, unsigned long k,
+				   const struct page *page)
+{
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)
+	return page_to_pfn(page) == page_to_pfn(first) + k;
+#else
+	return page == first + k;
+#endif
+}
+
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

@@ -9,8 +9,10 @@
  * one call (letting it use 2 MiB and 1 GiB pages) and later unpinned in
  * one call, folio by folio, without ever walking the IOMMU page tables
  * back.  THP and hugetlbfs memory comes back from GUP as whole folios of
- * consecutive frames: recording a batch costs one compare per page and
- * one run per physically contiguous stretch.
+ * consecutive frames: recording a batch costs one load and compare per
+ * page and one run per physically contiguous stretch.  Filling and then
+ * reading the page array is all the per-page work there is (upstream's
+ * type1 reads it twice more; Documentation/testing.rst, Profiling).
  *
  * The whole mapping is charged to RLIMIT_MEMLOCK of the mapping task's
  * mm before anything is pinned, so an over-limit request fails with
@@ -26,8 +28,10 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
+#include "vpt_compat.h"
 #include "vpt_iommu.h"
 #include "vpt_trace.h"
 
@@ -40,8 +44,17 @@
 /* Mappings of at most this many pages pin through an on-stack array. */
 #define VPT_PIN_STACK	8
 
-/* Runs the array grows to when a mapping first needs more than one. */
-#define VPT_RUNS_MIN	8
+/*
+ * Runs the array grows to when a mapping first needs more than one: one
+ * per 2 MiB of the mapping (what huge pages scattered in memory need, so
+ * that such a mapping allocates its array once), at least VPT_RUNS_MIN,
+ * at most VPT_RUNS_FIRST_MAX (64 KiB) before doubling.
+ */
+#define VPT_RUNS_MIN		8
+#define VPT_RUNS_FIRST_MAX	4096
+
+/* Array slack that vpt_pin_runs_commit() keeps rather than copy: 1/8. */
+#define VPT_RUNS_SLACK_SHIFT	3
 
 /* One kmalloc-64 object per live mapping (see struct vpt_dma). */
 static_assert(BITS_PER_LONG != 64 || sizeof(struct vpt_dma) <= 64);
@@ -82,6 +95,7 @@ struct vpt_pin_runs {
 	struct vpt_dma_run *runs;
 	unsigned long nr;
 	unsigned long cap;
+	unsigned long first_cap;
 	struct vpt_dma_run one;
 };
 
@@ -107,8 +121,8 @@ static int vpt_pin_runs_grow(struct vpt_pin_runs *r)
 	/* struct vpt_dma counts its runs in an unsigned int. */
 	if (r->cap >= UINT_MAX)
 		return -ENOMEM;
-	new_cap = min_t(unsigned long, max_t(unsigned long, 2 * r->cap,
-					     VPT_RUNS_MIN), UINT_MAX);
+	new_cap = min_t(unsigned long, max(2 * r->cap, r->first_cap),
+			UINT_MAX);
 	runs = kvmalloc_array(new_cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
 	if (!runs)
 		return -ENOMEM;
@@ -118,6 +132,28 @@ static int vpt_pin_runs_grow(struct vpt_pin_runs *r)
 	r->runs = runs;
 	r->cap = new_cap;
 	return 0;
+}
+
+/*
+ * How many of the @n pages from @pages[0] on are consecutive page frames.
+ * This is the one pass vpt makes over what GUP filled in, 512 pages per
+ * huge page: four pages a step, with one branch for their four loads.
+ */
+static long vpt_pages_contig(struct page **pages, long n)
+{
+	const struct page *first = pages[0];
+	long j = 1;
+
+	for (; j + 4 <= n; j += 4)
+		if (!(vpt_page_is_nth(first, j, pages[j]) &
+		      vpt_page_is_nth(first, j + 1, pages[j + 1]) &
+		      vpt_page_is_nth(first, j + 2, pages[j + 2]) &
+		      vpt_page_is_nth(first, j + 3, pages[j + 3])))
+			break;
+	for (; j < n; j++)
+		if (!vpt_page_is_nth(first, j, pages[j]))
+			break;
+	return j;
 }
 
 /*
@@ -135,10 +171,8 @@ static int vpt_pin_runs_add(struct vpt_pin_runs *r, struct page **pages,
 	int ret;
 
 	while (i < n) {
+		j = i + vpt_pages_contig(pages + i, n - i);
 		pfn = page_to_pfn(pages[i]);
-		for (j = i + 1; j < n; j++)
-			if (page_to_pfn(pages[j]) != pfn + (j - i))
-				break;
 		last = r->nr ? &r->runs[r->nr - 1] : NULL;
 		if (last && pfn == last->pfn + last->npages) {
 			last->npages += j - i;
@@ -161,8 +195,9 @@ static int vpt_pin_runs_add(struct vpt_pin_runs *r, struct page **pages,
 
 /*
  * Hand the recorded runs over to @dma: a single run goes in place, more
- * go in an array of exactly @r->nr entries (keeping the larger one if
- * that allocation fails, which is harmless).
+ * go in an array of exactly @r->nr entries, unless the one they are in
+ * wastes at most an eighth of itself (or the allocation fails, which is
+ * harmless).
  */
 static void vpt_pin_runs_commit(struct vpt_pin_runs *r, struct vpt_dma *dma)
 {
@@ -175,7 +210,7 @@ static void vpt_pin_runs_commit(struct vpt_pin_runs *r, struct vpt_dma *dma)
 			kvfree(r->runs);
 		return;
 	}
-	if (r->nr < r->cap) {
+	if (r->nr < r->cap - (r->cap >> VPT_RUNS_SLACK_SHIFT)) {
 		runs = kvmalloc_array(r->nr, sizeof(*runs), GFP_KERNEL_ACCOUNT);
 		if (runs) {
 			memcpy(runs, r->runs, r->nr * sizeof(*runs));
@@ -191,7 +226,11 @@ int vpt_dma_pin(struct vpt_dma *dma, unsigned long vaddr)
 {
 	unsigned long npages = dma->size >> PAGE_SHIFT;
 	struct page *stack[VPT_PIN_STACK], **pages = stack;
-	struct vpt_pin_runs r = { .cap = 1 };
+	struct vpt_pin_runs r = {
+		.cap = 1,
+		.first_cap = clamp_t(unsigned long, npages / (SZ_2M / PAGE_SIZE),
+				     VPT_RUNS_MIN, VPT_RUNS_FIRST_MAX),
+	};
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long done = 0, batch;
 	int ret = 0;

@@ -9,12 +9,14 @@
  * nothing about time; tools/bench/table.sh sets two stacks' rows side by
  * side.
  *
- * usage: vpt_bench [--quick | --smoke]
+ * usage: vpt_bench [--quick | --smoke | --map BACKING MIB]
  *   --quick  fewer repetitions, no 1 GiB maps (nor 1 GiB hugetlb or 2 GiB
  *            THP), no 10k/65k live entries
  *   --smoke  a tiny pass of every row (4 MiB maps, 16 live entries) that
  *            only checks each row can be measured: prints a kselftest
  *            "# Totals:" line and exits non-zero if one could not
+ *   --map    only the map/unmap row of MIB MiB of BACKING (4k, thp,
+ *            hugetlb or hugetlb1g), for tools/bench/profile.sh to trace
  */
 #include <poll.h>
 #include <linux/mman.h>
@@ -31,7 +33,7 @@
 #define HUGE_2M		(2 * MIB)
 #define MAX_REPS	5
 
-enum mode { FULL, QUICK, SMOKE };
+enum mode { FULL, QUICK, SMOKE, MAP };
 static enum mode mode;
 static int failures;
 
@@ -47,7 +49,8 @@ static void fail(const char *fmt, const char *what, int err)
 /* Repetitions: full, quick, smoke. */
 static int pick(int full, int quick, int smoke)
 {
-	return mode == FULL ? full : mode == QUICK ? quick : smoke;
+	return mode == FULL || mode == MAP ? full :
+	       mode == QUICK ? quick : smoke;
 }
 
 static double now_us(void)
@@ -554,12 +557,24 @@ int main(int argc, char **argv)
 	struct rw_arg a;
 	int ret;
 
+	enum backing map_backing = ANON_4K;
+	unsigned long map_mib = 0;
+
 	if (argc > 1 && !strcmp(argv[1], "--quick"))
 		mode = QUICK;
 	else if (argc > 1 && !strcmp(argv[1], "--smoke"))
 		mode = SMOKE;
-	else if (argc > 1)
-		return fprintf(stderr, "usage: %s [--quick|--smoke]\n",
+	else if (argc == 4 && !strcmp(argv[1], "--map")) {
+		mode = MAP;
+		while (map_backing < HUGETLB_1G &&
+		       strcmp(argv[2], backing_name[map_backing]))
+			map_backing++;
+		map_mib = strtoul(argv[3], NULL, 0);
+	}
+	if ((argc > 1 && mode == FULL) ||
+	    (mode == MAP && (!map_mib ||
+			     strcmp(argv[2], backing_name[map_backing]))))
+		return fprintf(stderr, "usage: %s [--quick|--smoke|--map BACKING MIB]\n",
 			       argv[0]), 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	exec_without_aslr(argv);
@@ -567,6 +582,11 @@ int main(int argc, char **argv)
 	ret = vpt_dev_open(&edu, VPT_EDU_BDF);
 	if (ret) {
 		fail("cannot open %s", VPT_EDU_BDF, -ret);
+		goto done;
+	}
+	if (mode == MAP) {
+		bench_map_unmap(edu.container, map_mib * MIB, map_backing);
+		vpt_dev_close(&edu);
 		goto done;
 	}
 	bench_container(&edu);

@@ -45,7 +45,9 @@ usage: $0 [--kver KERNEL] [--iommu intel|amd|virtio] [--aw 39|48|64]
   --clients         run unmodified QEMU (vfio-pci) and DPDK (testpmd) in the
                     guest, chrooted into this machine's root shared over 9p
   --bench           run the benchmark against the in-tree vfio stack and
-                    then against vpt in the same boot (--quick: short)
+                    then against vpt in the same boot (--quick: short;
+                    --profile: instead trace both stacks' huge-page maps
+                    with function_graph, tools/bench/profile.sh)
   --smoke           run a tiny pass of every benchmark row against the
                     stack as one test (vpt_bench_smoke), so it cannot rot
   --identity        load the identity flavour (vfio.ko, vfio-pci.ko: make
@@ -64,7 +66,7 @@ USAGE
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 KVER=6.1 AW="" IOMMU=intel INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
-CLIENTS=0 HOTPLUG=0 IDENT=0 KVM=0
+CLIENTS=0 HOTPLUG=0 IDENT=0 KVM=0 PROFILE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
@@ -79,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--bench) BENCH=1 ;;
 	--clients) CLIENTS=1 ;;
 	--quick) QUICK=--quick ;;
+	--profile) PROFILE=1 ;;
 	--smoke) SMOKE=1 ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--out) OUT=$2; shift ;;
@@ -281,7 +284,8 @@ if [ $DEMO -eq 1 ]; then
 elif [ $CLIENTS -eq 1 ]; then
 	RUNLIST=vpt_clients
 elif [ $BENCH -eq 1 ]; then
-	cp "$TOP/tools/bench/vpt_bench" "$ROOT/tests/"
+	cp "$TOP/tools/bench/vpt_bench" "$TOP/tools/bench/profile.sh" \
+		"$ROOT/tests/"
 	RUNLIST=""
 elif [ $SMOKE -eq 1 ]; then
 	cp "$TOP/tools/bench/vpt_bench" "$ROOT/tests/"
@@ -409,9 +413,17 @@ echo "=== VPT-BOOT \$(uname -r) ==="
 if [ $BENCH -eq 1 ]; then
 	echo 600 > /proc/sys/vm/nr_hugepages
 	echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+	# --profile: where each stack's huge-page maps spend their time,
+	# instead of the benchmark.
+	for stack in $([ $PROFILE -eq 0 ] || echo vfio vpt); do
+		load \$stack
+		echo "=== VPT-PROFILE \$stack ==="
+		/tests/profile.sh \$stack 2>&1
+		unload \$stack
+	done
 	# The first pass after boot runs up to twice as slow, whichever
 	# stack it measures: full runs start with an untimed quick pass.
-	if [ -z "$QUICK" ]; then
+	if [ -z "$QUICK" ] && [ $PROFILE -eq 0 ]; then
 		load vfio
 		echo "=== VPT-BENCH-WARMUP ==="
 		/tests/vpt_bench --quick > /dev/null 2>&1
@@ -421,8 +433,8 @@ if [ $BENCH -eq 1 ]; then
 	# so that each stack holds every position alike and a drift in
 	# the host's load hits both alike; a passing disturbance slows a
 	# run twofold at times, so table.sh keeps each stack's lowest.
-	for stack in $([ -n "$QUICK" ] && echo vfio vpt ||
-		       echo vfio vpt vpt vfio vpt vfio vfio vpt); do
+	for stack in $([ $PROFILE -eq 1 ] || { [ -n "$QUICK" ] && echo vfio vpt ||
+		       echo vfio vpt vpt vfio vpt vfio vfio vpt; }); do
 		load \$stack
 		echo "=== VPT-BENCH \$stack ==="
 		/tests/vpt_bench $QUICK 2>&1
@@ -521,7 +533,10 @@ label="vm $REL$IOMMU_LABEL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $CLIENTS -eq 0 ] || label="$label clients"
 [ "$INTREMAP" = on ] || label="$label no-intremap"
 [ $HOTPLUG -eq 0 ] || label="$label hotplug"
-if [ $BENCH -eq 1 ]; then
+if [ $BENCH -eq 1 ] && [ $PROFILE -eq 1 ]; then
+	grep -E '^(=== VPT-PROFILE|PROF |# )' "$OUT/console.log"
+	exit
+elif [ $BENCH -eq 1 ]; then
 	"$TOP/tools/bench/table.sh" "$OUT/console.log" "$REL" "$AW"
 	exit
 fi
