@@ -135,8 +135,9 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 	in_tree make -s x86_64_defconfig
 	# The VM: serial console, initramfs, the q35 PCIe ports and their
 	# hotplug (ACPI, pciehp; no shpchp: it claims the test bridge), the
-	# Intel IOMMU with interrupt remapping, THP and hugetlbfs for the
-	# tests, virtio.  VFIO with its group and container API as modules,
+	# Intel IOMMU with interrupt remapping, THP, hugetlbfs and
+	# userfaultfd (vpt_teardown_test) for the tests, memcg (as Debian's
+	# kernels charge pages), virtio.  VFIO with its group and container API as modules,
 	# and, as in Debian's 7.x, no iommufd (with it, VFIO could be built
 	# without /dev/vfio/vfio, or iommufd could provide it).  Debugging:
 	# KASAN, UBSAN, lockdep, kmemleak, debug objects, KUnit, fault
@@ -152,7 +153,7 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		-e IOMMU_SUPPORT -e INTEL_IOMMU -e INTEL_IOMMU_DEFAULT_ON \
 		-e IRQ_REMAP -e X86_X2APIC \
 		-e HUGETLBFS -e TRANSPARENT_HUGEPAGE \
-		-e TRANSPARENT_HUGEPAGE_MADVISE \
+		-e TRANSPARENT_HUGEPAGE_MADVISE -e USERFAULTFD -e MEMCG \
 		-e VIRTIO_MENU -m VIRTIO_PCI -m VIRTIO_NET -m NET_FAILOVER \
 		-d IOMMUFD -m VFIO -e VFIO_GROUP -e VFIO_CONTAINER \
 		-m VFIO_IOMMU_TYPE1 -m VFIO_PCI \
@@ -178,7 +179,7 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		 DEBUG_OBJECTS=y KUNIT=y FAILSLAB=y FAIL_PAGE_ALLOC=y \
 		 FAULT_INJECTION_DEBUG_FS=y INTEL_IOMMU=y IRQ_REMAP=y \
 		 HOTPLUG_PCI_ACPI=y HOTPLUG_PCI_PCIE=y HUGETLBFS=y \
-		 TRANSPARENT_HUGEPAGE=y VFIO=m VFIO_PCI=m DEBUG_INFO_NONE=y; do
+		 TRANSPARENT_HUGEPAGE=y USERFAULTFD=y VFIO=m VFIO_PCI=m DEBUG_INFO_NONE=y; do
 		grep -qx "CONFIG_$c" "$TREE/.config" ||
 			{ log "CONFIG_$c did not stick in $TREE/.config"; exit 1; }
 	done
