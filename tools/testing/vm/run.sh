@@ -22,9 +22,11 @@ usage: $0 [--kver KERNEL] [--iommu intel|amd|virtio] [--aw 39|48|64]
   --kver KERNEL     6.1 (Debian 12, the default), 6.12 (Debian 12's
                     backports), deb13 (Debian 13's 6.12), deb13-bpo (the
                     newest kernel of Debian 13's backports, 7.x), or
-  --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection 6.1
-                    built by tools/debug-kernel.sh (panic_on_warn=1; a
-                    kmemleak scan after the tests; vpt stack only)
+  --kver debug      the KASAN/UBSAN/lockdep/kmemleak/fault-injection kernel
+                    built by tools/debug-kernel.sh from the newest kernel's
+                    source, or debug-KERNEL (debug-6.1) from KERNEL's
+                    (panic_on_warn=1; a kmemleak scan after the tests; vpt
+                    stack only)
   --iommu intel     the emulated IOMMU: Intel VT-d (default; --aw 39 or 48),
   --iommu amd       AMD-Vi (-device amd-iommu; no aw-bits: 64 bits wide
                     up to 6.12, 48 from 7.x, which is what --aw must say),
@@ -96,18 +98,21 @@ done
 
 # deps.sh prints KEY_<kernel>=value, "." and "-" of the kernel's name as "_".
 eval "$("$TOP/tools/deps.sh")"
-# --kver debug: never built from here (~20 min); make check-debug does.
-DEBUG=0 KAPPEND=""
-if [ "$KVER" = debug ]; then
-	[ -f "${VPT_CACHE:-/var/cache/vpt}/debug/done" ] ||
-		{ echo "run: no debug kernel: run tools/debug-kernel.sh" >&2; exit 2; }
-	[ "$STACK" = vpt ] || { echo "run: --kver debug is vpt only" >&2; exit 2; }
-	eval "$("$TOP/tools/debug-kernel.sh")"
-	KDIR_debug=$DEBUG_KDIR VMLINUZ_debug=$DEBUG_VMLINUZ MODDIR_debug=
-	REL_debug="debug $(cat "$DEBUG_KDIR/include/config/kernel.release")"
-	DEBUG=1 KAPPEND=" panic_on_warn=1 kmemleak=on"
-fi
 kv=$(echo "$KVER" | tr .- __)
+# --kver debug[-KERNEL]: never built from here (an hour or more); make
+# check-debug does.  Its release names it in the summary line.
+DEBUG=0 KAPPEND=""
+case $KVER in
+debug|debug-*)
+	[ "$STACK" = vpt ] || { echo "run: --kver debug is vpt only" >&2; exit 2; }
+	dk=${KVER#debug}
+	dk=$("$TOP/tools/debug-kernel.sh" --cached "${dk#-}") || exit 2
+	eval "$dk"
+	eval "KDIR_$kv=\$DEBUG_KDIR VMLINUZ_$kv=\$DEBUG_VMLINUZ MODDIR_$kv="
+	eval "REL_$kv=\"debug \$DEBUG_REL\""
+	DEBUG=1 KAPPEND=" panic_on_warn=1 kmemleak=on"
+	;;
+esac
 eval "KDIR=\${KDIR_$kv:-} VMLINUZ=\${VMLINUZ_$kv:-} MODDIR=\${MODDIR_$kv:-} REL=\${REL_$kv:-}"
 [ -n "$KDIR" ] || { echo "run: unknown kernel $KVER (one of: $KERNELS debug)" >&2; exit 2; }
 SRC=${SRC:-}

@@ -1329,8 +1329,8 @@ TEST_F(dma, killed_mapper_pages_released_on_close)
 
 TEST_F_TIMEOUT(dma, map_under_fault_injection_unwinds, 300)
 {
+	int nth, n, ret, injected = 0;
 	uint64_t size;
-	int nth, n, ret;
 	bool fired;
 
 	nth = vpt_fail_nth_open();
@@ -1342,6 +1342,7 @@ TEST_F_TIMEOUT(dma, map_under_fault_injection_unwinds, 300)
 		fired = vpt_fail_nth_fired(nth);
 		if (ret) {
 			ASSERT_TRUE(fired) TH_LOG("n=%d ret=%d", n, ret);
+			injected++;
 			ASSERT_NOTHING_HELD();
 			size = 1;
 			ASSERT_EQ(0, vpt_unmap(self->c, IOVA_A, BUF_SIZE, 0,
@@ -1358,13 +1359,14 @@ TEST_F_TIMEOUT(dma, map_under_fault_injection_unwinds, 300)
 	}
 	EXPECT_LT(1, n);
 	close(nth);
+	TH_LOG("%d allocation failures injected", injected);
 }
 
 TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 {
 	uint8_t *src = self->buf, *dst = self->buf + 2 * PAGE;
 	struct vfio_iommu_type1_info *before, *after;
-	int nth, n, g, ret;
+	int nth, n, g, ret, injected = 0;
 	bool fired;
 
 	nth = vpt_fail_nth_open();
@@ -1384,7 +1386,9 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 		ret = ioctl(g, VFIO_GROUP_SET_CONTAINER, &self->c);
 		fired = vpt_fail_nth_fired(nth);
 		ASSERT_TRUE(!ret || fired) TH_LOG("n=%d errno=%d", n, errno);
-		if (!ret)
+		if (ret)
+			injected++;
+		else
 			ASSERT_EQ(0, ioctl(g, VFIO_GROUP_UNSET_CONTAINER));
 		/* Either way the container is as it was. */
 		after = info_get(self->c);
@@ -1396,6 +1400,7 @@ TEST_F_TIMEOUT(dma, group_attach_under_fault_injection_unwinds, 300)
 			break;
 	}
 	EXPECT_LT(1, n);
+	TH_LOG("%d allocation failures injected", injected);
 	close(g);
 	free(before);
 
