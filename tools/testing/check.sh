@@ -9,13 +9,14 @@
 # with dkms itself, DKMS for every kernel; then run the kselftests in the
 # VM matrix (see RUNS below), plus, on 6.1 and on the newest kernel: one
 # short smoke pass of the benchmark (counted as one test), one run of
-# unmodified VFIO clients (QEMU under KVM, dpdk-devbind, DPDK;
-# tools/testing/clients) on the identity flavour and one on the in-tree
-# vfio, one run
-# without interrupt remapping and one QMP hot-unplug; and the width tests
-# on AMD-Vi and virtio-iommu.  The last line
-# totals the kselftest results of every VM run:
-# "N passed, N failed, N skipped".  VPT_RUNS="6.1:39 deb13-bpo:clients"
+# unmodified VFIO clients (tools/testing/clients: Debian 12's QEMU 7.2
+# and Debian 13's QEMU 10 under KVM and TCG, dpdk-devbind, DPDK 22.11 and
+# 24.11, driverctl, libvirt) on the identity flavour and one on the
+# in-tree vfio, one run without interrupt remapping and one QMP
+# hot-unplug; and the width tests on AMD-Vi (newest kernel) and
+# virtio-iommu (Debian 13's 6.12).  The last line totals the kselftest
+# results of every VM run: "N passed, N failed, N skipped".
+# VPT_RUNS="6.1:39 deb13-bpo:clients"
 # picks runs.
 set -u
 
