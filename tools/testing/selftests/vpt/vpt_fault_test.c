@@ -426,4 +426,44 @@ TEST_F_TIMEOUT(fault, reset_unwinds, 600)
 	ASSERT_BASELINE(0);
 }
 
+/* Register (@fd >= 0) or remove (-1) an ioeventfd on edu's liveness. */
+static int ioeventfd_liveness(int device, int fd)
+{
+	struct vfio_device_ioeventfd req = {
+		.argsz = sizeof(req), .flags = 4,
+		.offset = VPT_REGION_OFFSET(0) + 4, .data = 1, .fd = fd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+}
+
+/* The same registration again, and its removal: 0 if both work. */
+static int ioeventfd_again(int device, int fd)
+{
+	return ioeventfd_liveness(device, fd) ?: ioeventfd_liveness(device, -1);
+}
+
+/*
+ * A registration that fails leaves nothing behind: the same one can be
+ * made at once (no EEXIST), and removed.
+ */
+TEST_F_TIMEOUT(fault, ioeventfd_unwinds, 600)
+{
+	struct vpt_dev d;
+	int efd;
+
+	if (self->nth < 0)	/* the harness runs the body after SKIP */
+		return;
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, vpt_dev_open(&d, VPT_EDU_BDF));
+	FAIL_NTH_LOOP(ioeventfd_liveness(d.device, efd),
+		      { ASSERT_EQ(0, ioeventfd_again(d.device, efd)); },
+		      { ASSERT_EQ(0, ioeventfd_liveness(d.device, -1)); });
+	ASSERT_INJECTED();
+	vpt_dev_close(&d);
+	close(efd);
+	ASSERT_BASELINE(0);
+}
+
 TEST_HARNESS_MAIN

@@ -371,6 +371,68 @@ static uint64_t fuzz_size(void)
 }
 
 /*
+ * The device ioctls whose numbers a container's share (VFIO numbers
+ * carry no size): their argument, for a device fd.  0 if @cmd is none.
+ */
+static int fill_device_arg(struct _test_data_fuzz *self, unsigned long cmd,
+			   uint8_t *arg, size_t room, uint32_t *minsz)
+{
+	size_t i;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: {
+		struct vfio_pci_hot_reset_info *hi = (void *)arg;
+
+		*minsz = offsetof(struct vfio_pci_hot_reset_info, count) + 4;
+		hi->argsz = pick(2) ? room : fuzz_argsz(*minsz, room);
+		break;
+	}
+	case VFIO_DEVICE_PCI_HOT_RESET: {
+		struct vfio_pci_hot_reset *hr = (void *)arg;
+		int32_t *fds = (int32_t *)(arg + sizeof(*hr));
+		size_t n = (room - sizeof(*hr)) / 4;
+
+		*minsz = offsetof(struct vfio_pci_hot_reset, count) + 4;
+		hr->argsz = fuzz_argsz(*minsz, room);
+		hr->flags = pick(4) ? 0 : (uint32_t)boundary64();
+		hr->count = pick(4) ? pick(4) : (uint32_t)boundary64();
+		for (i = 0; i < n; i++)
+			fds[i] = fuzz_fdnum(self);
+		break;
+	}
+	case VFIO_DEVICE_IOEVENTFD: {
+		struct vfio_device_ioeventfd *ie = (void *)arg;
+
+		*minsz = offsetof(struct vfio_device_ioeventfd, fd) + 4;
+		ie->argsz = fuzz_argsz(*minsz, sizeof(*ie));
+		ie->flags = pick(4) ? 1U << pick(4) : (uint32_t)boundary64();
+		/*
+		 * Only harmless registers if it ever fires (edu's liveness
+		 * and factorial, ivshmem's mask and status or shared RAM):
+		 * a trigger eventfd may be this one.
+		 */
+		ie->offset = pick(4) ? VPT_REGION_OFFSET(pick(8)) + 4 + 4 * pick(2) :
+			     boundary64();
+		ie->data = rnd();
+		ie->fd = pick(4) ? fuzz_fdnum(self) : -1;
+		break;
+	}
+	case VFIO_DEVICE_FEATURE: {
+		struct vfio_device_feature *fe = (void *)arg;
+
+		*minsz = offsetof(struct vfio_device_feature, flags) + 4;
+		fe->argsz = fuzz_argsz(*minsz, room);
+		fe->flags = pick(4) ? (pick(12) | (pick(8) << 16)) :
+			    (uint32_t)boundary64();
+		break;
+	}
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * Fill the argument for cmd into arg (up to room bytes).  With valid set,
  * the argument is one the fd must accept; *minsz is the size below
  * which argsz is invalid (0: no argsz).
@@ -386,6 +448,8 @@ static void fill_arg(struct _test_data_fuzz *self, struct fuzz_fd *f,
 		arg[i] = pick(4) ? 0 : (uint8_t)rnd();
 	*minsz = 0;
 	*scalar = (uintptr_t)arg;
+	if (f->kind == FD_DEVICE && fill_device_arg(self, cmd, arg, room, minsz))
+		return;
 
 	switch (cmd) {
 	case VFIO_CHECK_EXTENSION:
@@ -532,7 +596,11 @@ static int answers_with_arg(struct fuzz_fd *f, unsigned long cmd)
 		return cmd == VFIO_DEVICE_GET_INFO ||
 		       cmd == VFIO_DEVICE_GET_REGION_INFO ||
 		       cmd == VFIO_DEVICE_GET_IRQ_INFO ||
-		       cmd == VFIO_DEVICE_SET_IRQS;
+		       cmd == VFIO_DEVICE_SET_IRQS ||
+		       cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO ||
+		       cmd == VFIO_DEVICE_PCI_HOT_RESET ||
+		       cmd == VFIO_DEVICE_IOEVENTFD ||
+		       cmd == VFIO_DEVICE_FEATURE;
 	}
 	return 0;
 }
