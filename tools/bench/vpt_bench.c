@@ -560,11 +560,11 @@ int main(int argc, char **argv)
 	enum backing map_backing = ANON_4K;
 	unsigned long map_mib = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "--quick"))
+	if (argc > 1 && !strcmp(argv[1], "--quick")) {
 		mode = QUICK;
-	else if (argc > 1 && !strcmp(argv[1], "--smoke"))
+	} else if (argc > 1 && !strcmp(argv[1], "--smoke")) {
 		mode = SMOKE;
-	else if (argc == 4 && !strcmp(argv[1], "--map")) {
+	} else if (argc == 4 && !strcmp(argv[1], "--map")) {
 		mode = MAP;
 		while (map_backing < HUGETLB_1G &&
 		       strcmp(argv[2], backing_name[map_backing]))

@@ -1473,7 +1473,7 @@ TEST_F(dma, edu_dma_through_thp_with_a_replaced_page_reads_each_page)
 	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
 			     VFIO_DMA_MAP_FLAG_WRITE));
 	ASSERT_EQ(0, edu_enable(self->d.device));
-	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
 		memset(dst, 0, EDU_DMA_LEN);
 		ASSERT_EQ(0, vpt_edu_dma(self->d.device,
 					 iova + pages[i] * PAGE, EDU_BUF,
