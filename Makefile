@@ -73,6 +73,8 @@ check-debug:
 	$(TOP)/tools/debug-kernel.sh $(DEBUG_KVER) >/dev/null
 	VPT_FUZZ_OPS=$(FUZZ_OPS) $(TOP)/tools/testing/vm/run.sh \
 		--kver debug$(if $(DEBUG_KVER),-$(DEBUG_KVER)) --timeout 14400
+	$(TOP)/tools/testing/vm/run.sh --sriov --tests vpt_pci_sriov_test \
+		--kver debug$(if $(DEBUG_KVER),-$(DEBUG_KVER))
 
 run:
 	$(TOP)/tools/testing/vm/run.sh --demo $(if $(KVER),--kver $(KVER)) \

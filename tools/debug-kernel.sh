@@ -35,7 +35,8 @@ log() { echo "debug-kernel: $*" >&2; }
 # 2: pciehp for the hot-unplug test; no shpchp (it claimed the test bridge).
 # 3: ACPI PCI hotplug, which is what QEMU's q35 offers its root ports.
 # 4: any Debian source (7.x); KUnit; no iommufd (as Debian's); fewer drivers.
-REV=4
+# 5: SR-IOV and igb built in, for the SR-IOV run (run.sh --sriov).
+REV=5
 
 # The kernel's suite, from the matrix deps.sh resolves kernels through
 # (KERNELS="NAME:SUITE ..."), and that suite's private apt view, which
@@ -171,7 +172,8 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		-e FAULT_INJECTION_DEBUG_FS -e DEBUG_FS \
 		-e DETECT_HUNG_TASK -e SOFTLOCKUP_DETECTOR \
 		-d WERROR -d DRM -d SOUND -d USB_SUPPORT -d WLAN -d WIRELESS \
-		-d CFG80211 -d NETFILTER -d ETHERNET -d ATA -d MD \
+		-d CFG80211 -d NETFILTER -d ATA -d MD \
+		-e PCI_IOV -e ETHERNET -e NET_VENDOR_INTEL -e IGB \
 		-d NETWORK_FILESYSTEMS -d AGP
 	in_tree make -s olddefconfig
 	# What the runs rely on must have survived olddefconfig.
@@ -179,7 +181,8 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		 DEBUG_OBJECTS=y KUNIT=y FAILSLAB=y FAIL_PAGE_ALLOC=y \
 		 FAULT_INJECTION_DEBUG_FS=y INTEL_IOMMU=y IRQ_REMAP=y \
 		 HOTPLUG_PCI_ACPI=y HOTPLUG_PCI_PCIE=y HUGETLBFS=y \
-		 TRANSPARENT_HUGEPAGE=y USERFAULTFD=y VFIO=m VFIO_PCI=m DEBUG_INFO_NONE=y; do
+		 TRANSPARENT_HUGEPAGE=y USERFAULTFD=y VFIO=m VFIO_PCI=m \
+		 PCI_IOV=y IGB=y DEBUG_INFO_NONE=y; do
 		grep -qx "CONFIG_$c" "$TREE/.config" ||
 			{ log "CONFIG_$c did not stick in $TREE/.config"; exit 1; }
 	done

@@ -31,6 +31,23 @@
 #define VPT_PFN_DEV(pfn)	(pfn)
 #endif
 
+/*
+ * A device's driver_override moved from struct pci_dev into struct
+ * device, set with device_set_driver_override() (7.0, and backported to
+ * Debian's 6.12): VPT_HAVE_DEVICE_SET_DRIVER_OVERRIDE comes from the
+ * Kbuild probe for it.
+ */
+static inline int vpt_pci_set_driver_override(struct pci_dev *pdev,
+					      const char *name)
+{
+#ifdef VPT_HAVE_DEVICE_SET_DRIVER_OVERRIDE
+	return device_set_driver_override(&pdev->dev, name);
+#else
+	return driver_set_override(&pdev->dev, &pdev->driver_override, name,
+				   strlen(name));
+#endif
+}
+
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int vpt_iommu_map(struct iommu_domain *domain,
 				unsigned long iova, phys_addr_t paddr,

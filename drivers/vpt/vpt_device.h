@@ -38,6 +38,11 @@ struct vpt_group;
  *        device's shared address_space (see vpt_device_mapping()).
  * @request: the device is being unregistered while a user holds it; ask
  *           the user to release it.  Called repeatedly, with a count.
+ * @match: optional: whether the string a user passed to
+ *         VFIO_GROUP_GET_DEVICE_FD names this device: 1 yes, 0 no, or a
+ *         negative errno that fails the ioctl (a malformed option, a
+ *         missing or wrong credential).  Called under the group's lock.
+ *         Without it the string must be the device's name exactly.
  *
  * All callbacks run in process context and may sleep.  @open_device and
  * @close_device are serialised by the core; the rest may run concurrently
@@ -55,6 +60,7 @@ struct vpt_device_ops {
 		      unsigned long arg);
 	int (*mmap)(struct vpt_device *vdev, struct vm_area_struct *vma);
 	void (*request)(struct vpt_device *vdev, unsigned int count);
+	int (*match)(struct vpt_device *vdev, const char *buf);
 };
 
 /**

@@ -229,6 +229,18 @@ static int vpt_group_unset_container(struct vpt_group *group)
 	return ret;
 }
 
+/*
+ * Whether @buf names @vdev: the driver's own rule (a PCI driver takes
+ * options after the name, e.g. a VF token) or the plain name.
+ */
+static int vpt_group_match(struct vpt_device *vdev, const char *buf)
+{
+	lockdep_assert_held(&vdev->group->lock);
+	if (vdev->ops->match)
+		return vdev->ops->match(vdev, buf);
+	return !strcmp(dev_name(vdev->dev), buf);
+}
+
 static int vpt_group_get_device_fd(struct vpt_group *group,
 				   char __user *arg)
 {
@@ -250,7 +262,10 @@ static int vpt_group_get_device_fd(struct vpt_group *group,
 		goto out_unlock;
 	}
 	list_for_each_entry(vdev, &group->devices, group_entry) {
-		if (!strcmp(dev_name(vdev->dev), name)) {
+		ret = vpt_group_match(vdev, name);
+		if (ret < 0)
+			goto out_unlock;
+		if (ret) {
 			found = vdev;
 			break;
 		}

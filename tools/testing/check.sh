@@ -12,8 +12,10 @@
 # unmodified VFIO clients (tools/testing/clients: Debian 12's QEMU 7.2
 # and Debian 13's QEMU 10 under KVM and TCG, dpdk-devbind, DPDK 22.11 and
 # 24.11, driverctl, libvirt) on the identity flavour and one on the
-# in-tree vfio, one run without interrupt remapping and one QMP
-# hot-unplug; and the width tests on AMD-Vi (newest kernel) and
+# in-tree vfio, one run without interrupt remapping, one QMP
+# hot-unplug, and the SR-IOV tests (an igb PF and its VFs, Debian 13's
+# QEMU) on vpt and on the in-tree vfio; and the width tests on AMD-Vi
+# (newest kernel) and
 # virtio-iommu (Debian 13's 6.12).  The last line totals the kselftest
 # results of every VM run: "N passed, N failed, N skipped".
 # VPT_RUNS="6.1:39 deb13-bpo:clients"
@@ -32,7 +34,8 @@ eval "$deps"
 # 48, Debian 13's 6.12 at 39 and the newest Debian 13 backport at both;
 # the special runs on 6.1 and on the newest kernel.  "clients" runs the
 # unmodified clients (QEMU under KVM, dpdk-devbind, DPDK) on the identity
-# flavour, "clients-vfio" the same on the in-tree stack, for parity.
+# flavour, "clients-vfio" the same on the in-tree stack, for parity;
+# "sriov" and "sriov-vfio" the SR-IOV tests on each stack, likewise.
 # The other IOMMUs run the width, ranges, skip and reject tests only
 # (WIDTH_TESTS): "amd" is AMD-Vi (64 bits up to 6.12, 48 from 7.x) on the
 # newest kernel, "virtio48" virtio-iommu at aw-bits 48 (Debian 13's QEMU
@@ -40,7 +43,7 @@ eval "$deps"
 # default input range) is picked with VPT_RUNS; virtio-iommu under 7.x
 # does not give the devices groups yet (Documentation/testing.rst).
 NEWEST=${KERNELS##* }
-SPECIAL="smoke clients clients-vfio nointremap hotplug"
+SPECIAL="smoke clients clients-vfio nointremap hotplug sriov sriov-vfio"
 WIDTH_TESTS="vpt_width_test vpt_dma_test vpt_ctl_test vpt_trace_test"
 RUNS=${VPT_RUNS:-"6.1:39 6.1:48 6.12:48 deb13:39 $NEWEST:39 $NEWEST:48
 	$(for w in $SPECIAL; do printf '6.1:%s %s:%s ' "$w" "$NEWEST" "$w"; done)
@@ -153,6 +156,14 @@ run_one() {
 			>"out/run-$k-$aw.log" 2>&1
 		return
 	fi
+	case $aw in
+	sriov|sriov-vfio)
+		tools/testing/vm/run.sh --sriov --kver "$k" --aw 39 \
+			--stack "$([ $aw = sriov ] && echo vpt || echo vfio)" \
+			--ko "$KO/$k" --tests vpt_pci_sriov_test \
+			>"out/run-$k-$aw.log" 2>&1
+		return ;;
+	esac
 	if [ "$aw" = nointremap ]; then
 		tools/testing/vm/run.sh --no-intremap --kver "$k" --aw 39 \
 			--ko "$KO/$k" --tests vpt_unsafe_irq_test \

@@ -11,7 +11,8 @@
  * so that a transient all-ones value never becomes an address the device
  * decodes (or that a VMM mirrors into an IOMMU).  Devices flagged
  * mmio_always_on cannot have decoding switched off: they are never sized,
- * only restored.
+ * only restored.  An SR-IOV VF's BAR registers are read-only zero (its
+ * PF's SR-IOV capability places and sizes them): they are never written.
  */
 #include <linux/pci.h>
 
@@ -148,6 +149,12 @@ static void vpt_pci_hw_bars_write(struct vpt_pci_device *vpci, bool size,
 	struct pci_dev *pdev = vpci->pdev;
 	u16 cmd;
 	int bar;
+
+	if (pdev->is_virtfn) {
+		for (bar = 0; bar < VPT_PCI_NUM_BAR_REGS; bar++)
+			vpci->hw_size[bar] = pci_resource_len(pdev, bar);
+		return;
+	}
 
 	/*
 	 * Hold off user config accesses (sysfs, and our own config region)

@@ -14,6 +14,8 @@
  *
  * Standard header:
  *   ID, class, revision, header type, subsystem: read-only from the device
+ *        (an SR-IOV VF's vendor and device ID, which read as ffff there,
+ *        from the PCI core's record; see vpt_cfg_init_nocmdmem())
  *   COMMAND: memory, I/O and bus master written through (memory/I/O
  *            changes are serialised with BAR access, see
  *            vpt_cfg_write_command()), the other bits virtual; INTx
@@ -56,6 +58,8 @@
 /* COMMAND bits written through to the device. */
 #define VPT_COMMAND_HW	(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | \
 			 PCI_COMMAND_MASTER)
+/* The same for a function without a memory enable (an SR-IOV VF). */
+#define VPT_COMMAND_HW_NOMEM	(VPT_COMMAND_HW & ~PCI_COMMAND_MEMORY)
 /* COMMAND bits defined by the spec (bits 11-15 are reserved). */
 #define VPT_COMMAND_DEFINED	0x07ff
 
@@ -539,6 +543,36 @@ static void vpt_cfg_init_header(struct vpt_pci_device *vpci)
 }
 
 /*
+ * An SR-IOV VF reads ffff for its vendor and device ID (the PF's SR-IOV
+ * capability holds them), and a VF, like any function the PCI core marks
+ * no_command_memory, has no memory enable of its own: the PF's SR-IOV
+ * memory enable decodes its BARs.  Upstream shows the IDs the PCI core
+ * recorded and a memory enable bit set at open; so does vpt.  The bit is
+ * virtual and not written through (it is read-only zero in hardware), but
+ * it still gates BAR access and mmaps as on any function: a user that
+ * clears it sees its BARs unreachable, as with a PF (upstream lets the
+ * access through: a deliberate difference, see userspace-api.rst).
+ */
+static void vpt_cfg_init_nocmdmem(struct vpt_pci_device *vpci)
+{
+	struct vpt_pci_config *cfg = &vpci->cfg;
+	struct pci_dev *pdev = vpci->pdev;
+	u16 cmd;
+
+	if (pdev->is_virtfn) {
+		vpt_cfg_put(cfg, cfg->vconfig, PCI_VENDOR_ID, 2, pdev->vendor);
+		vpt_cfg_put(cfg, cfg->vconfig, PCI_DEVICE_ID, 2, pdev->device);
+	}
+	if (!pdev->no_command_memory)
+		return;
+	vpt_cfg_perm(cfg, PCI_COMMAND, 2, 0xffff & ~VPT_COMMAND_HW_NOMEM,
+		     VPT_COMMAND_DEFINED);
+	cmd = vpt_cfg_get(cfg, cfg->vconfig, PCI_COMMAND, 2);
+	vpt_cfg_put(cfg, cfg->vconfig, PCI_COMMAND, 2,
+		    cmd | PCI_COMMAND_MEMORY);
+}
+
+/*
  * Length of the standard capability @id at @pos as presented to the
  * user, 0 to hide it.  Everything is read from the snapshot in vconfig,
  * never again from the device: the layout that vpt_cfg_init_msi() and
@@ -813,6 +847,7 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci)
 	}
 
 	vpt_cfg_init_header(vpci);
+	vpt_cfg_init_nocmdmem(vpci);
 	vpt_cfg_bar_fixup(vpci);
 	vpt_cfg_init_caps(vpci);
 	ret = vpt_cfg_init_ecaps(vpci);

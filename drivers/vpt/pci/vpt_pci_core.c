@@ -10,7 +10,8 @@
  * This file: probe/remove, open/close of the device, the ioctls.  Config
  * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c and
  * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c, resets in
- * vpt_pci_reset.c, ioeventfds in vpt_pci_ioeventfd.c.
+ * vpt_pci_reset.c, ioeventfds in vpt_pci_ioeventfd.c, SR-IOV in
+ * vpt_pci_sriov.c.
  */
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -76,6 +77,7 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 	if (ret)
 		goto err_free_state;
 	vpt_pci_mmap_open(vpci);
+	vpt_pci_sriov_open(vpci);
 	return 0;
 
 err_free_state:
@@ -91,6 +93,7 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
 	struct pci_dev *pdev = vpci->pdev;
 
+	vpt_pci_sriov_close(vpci);
 	/* Every handler and eventfd of the user goes first. */
 	vpt_pci_intr_release(vpci);
 	vpt_pci_ioeventfd_release(vpci);
@@ -297,6 +300,11 @@ static void vpt_pci_request(struct vpt_device *vdev, unsigned int count)
 	vpt_pci_intr_request(to_vpt_pci(vdev), count);
 }
 
+static int vpt_pci_match(struct vpt_device *vdev, const char *buf)
+{
+	return vpt_pci_sriov_match(to_vpt_pci(vdev), buf);
+}
+
 static const struct vpt_device_ops vpt_pci_ops = {
 	.name = VPT_PCI_DRIVER_NAME,
 	.open_device = vpt_pci_open_device,
@@ -306,6 +314,7 @@ static const struct vpt_device_ops vpt_pci_ops = {
 	.ioctl = vpt_pci_ioctl,
 	.mmap = vpt_pci_mmap_op,
 	.request = vpt_pci_request,
+	.match = vpt_pci_match,
 };
 
 /* Where the MSI-X table and PBA live (for vpt_pci_rdwr.c, vpt_pci_mmap.c). */
@@ -366,15 +375,21 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vpt_pci_hw_bars_save(vpci);
 	vpt_pci_hw_bars_size(vpci, "probe");
 
+	ret = vpt_pci_sriov_probe(vpci);
+	if (ret)
+		goto err_free;
+
 	pci_set_drvdata(pdev, vpci);
 	ret = vpt_register_device(&vpci->vdev, &pdev->dev, &vpt_pci_ops);
 	if (ret)
-		goto err_free;
+		goto err_sriov;
 	vpt_pci_reset_add(vpci);
 	return 0;
 
-err_free:
+err_sriov:
 	pci_set_drvdata(pdev, NULL);
+	vpt_pci_sriov_remove(vpci);
+err_free:
 	mutex_destroy(&vpci->ioeventfd_lock);
 	mutex_destroy(&vpci->intr_lock);
 	mutex_destroy(&vpci->bar_lock);
@@ -387,9 +402,12 @@ static void vpt_pci_remove(struct pci_dev *pdev)
 {
 	struct vpt_pci_device *vpci = pci_get_drvdata(pdev);
 
+	/* A PF's VFs go first: their users hold the PF's token. */
+	vpt_pci_sriov_disable(vpci);
 	vpt_pci_reset_del(vpci);
 	/* Waits until every device fd (and so every mmap) is gone. */
 	vpt_unregister_device(&vpci->vdev);
+	vpt_pci_sriov_remove(vpci);
 	pci_set_drvdata(pdev, NULL);
 	mutex_destroy(&vpci->ioeventfd_lock);
 	mutex_destroy(&vpci->intr_lock);
@@ -414,11 +432,12 @@ static const struct pci_error_handlers vpt_pci_err_handlers = {
 	.error_detected = vpt_pci_error_detected,
 };
 
-static struct pci_driver vpt_pci_driver = {
+struct pci_driver vpt_pci_driver = {
 	.name = VPT_PCI_DRIVER_NAME,
 	.id_table = NULL,	/* driver_override or new_id only */
 	.probe = vpt_pci_probe,
 	.remove = vpt_pci_remove,
+	.sriov_configure = vpt_pci_sriov_configure,
 	.err_handler = &vpt_pci_err_handlers,
 	.driver_managed_dma = true,
 };

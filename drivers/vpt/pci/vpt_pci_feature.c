@@ -4,11 +4,11 @@
  * core makes for every feature (argsz, unknown flags, GET with SET), and
  * the features a plain vfio-pci function has.
  *
- * Migration and dirty-page logging are upstream's only for variant
- * drivers, so plain vfio-pci answers ENOTTY for them, and vpt does too;
- * so is the VF token, which belongs to a PF with SR-IOV enabled, which
- * vpt-pci does not offer.  The low-power features are not offered yet
- * (ENOTTY; upstream's vfio-pci has them).
+ * Offered: the VF token (an SR-IOV PF's, vpt_pci_sriov.c).  Migration
+ * and dirty-page logging are upstream's only for variant drivers, so
+ * plain vfio-pci answers ENOTTY for them, and vpt does too.  The
+ * low-power features are not offered yet (ENOTTY; upstream's vfio-pci
+ * has them).
  */
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -21,13 +21,39 @@
 				 VFIO_DEVICE_FEATURE_PROBE)
 
 /**
+ * vpt_pci_feature_check() - the checks every feature makes of its request
+ * @flags: the request's flags
+ * @argsz: the size of the payload after struct vfio_device_feature
+ * @supported: VFIO_DEVICE_FEATURE_GET and/or _SET, what the feature has
+ * @minsz: the payload a GET or SET needs
+ *
+ * Return: 1 to go on with the GET or SET; 0 for a PROBE of operations the
+ * feature has (the answer); -EINVAL for an operation it lacks, neither
+ * GET nor SET, or a short payload.
+ */
+int vpt_pci_feature_check(u32 flags, size_t argsz, u32 supported,
+			  size_t minsz)
+{
+	if (flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET) &
+	    ~supported)
+		return -EINVAL;
+	if (flags & VFIO_DEVICE_FEATURE_PROBE)
+		return 0;
+	if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)))
+		return -EINVAL;
+	if (argsz < minsz)
+		return -EINVAL;
+	return 1;
+}
+
+/**
  * vpt_pci_feature_ioctl() - VFIO_DEVICE_FEATURE
  * @vpci: the device
  * @arg: the user's struct vfio_device_feature
  *
  * Return: -EINVAL for an argsz below flags, unknown flags, or GET and
- * SET together without PROBE; -ENOTTY for every feature (none is
- * offered yet).
+ * SET together without PROBE; -ENOTTY for a feature not offered; else
+ * the feature's answer.
  */
 long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg)
 {
@@ -43,6 +69,12 @@ long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg)
 	    (feature.flags & VFIO_DEVICE_FEATURE_SET))
 		return -EINVAL;
 
-	/* No feature of feature.flags & VFIO_DEVICE_FEATURE_MASK yet. */
-	return -ENOTTY;
+	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
+		return vpt_pci_sriov_token_feature(vpci, feature.flags,
+						   arg + minsz,
+						   feature.argsz - minsz);
+	default:
+		return -ENOTTY;
+	}
 }

@@ -12,6 +12,7 @@
  *   vpt_pci_reset.c   vpt_pci_*reset*(): function reset, slot/bus hot reset
  *   vpt_pci_ioeventfd.c vpt_pci_ioeventfd_*(): VFIO_DEVICE_IOEVENTFD
  *   vpt_pci_feature.c vpt_pci_feature_ioctl(): VFIO_DEVICE_FEATURE
+ *   vpt_pci_sriov.c   vpt_pci_sriov_*(): sriov_configure, the VF token
  *   vpt_pci_virqfd.c  vpt_pci_virqfd_*(): acting on a signalled eventfd
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
  *                     handlers, ERR and REQ eventfds
@@ -21,6 +22,10 @@
  *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, hot
  *                             resets; memory_lock is only try-locked
  *                             under it
+ *   vpt_pci_vf_token.lock     (vpt_pci_sriov.c) a PF's VF token and its
+ *                             open VFs; taken under the group lock
+ *                             (GET_DEVICE_FD) and open_lock, never
+ *                             with another of the locks below
  *   vpt_pci_device.ioeventfd_lock  the ioeventfd list (never under the
  *                               locks below; a queued ioeventfd write
  *                               takes memory_lock)
@@ -46,6 +51,7 @@
 #define _VPT_PCI_PRIV_H
 
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/poll.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
@@ -72,6 +78,7 @@
 
 struct eventfd_ctx;
 struct vpt_pci_irq_ctx;
+struct vpt_pci_vf_token;
 struct vpt_pci_unmaskfd;
 
 /**
@@ -170,6 +177,10 @@ struct vpt_pci_config {
  * @nr_ioeventfds: how many.
  * @err_trigger: eventfd for the ERR index, or NULL.
  * @req_trigger: eventfd for the REQ index, or NULL.
+ * @sriov_pf: a VF's PF, if bound to this driver (then the VF's user needs
+ *            the PF's VF token).  Set at probe.
+ * @vf_token: an SR-IOV PF's VF token, from probe to remove; else NULL.
+ * @sriov_nb: a PF's notifier for its VFs appearing (driver_override).
  */
 struct vpt_pci_device {
 	struct vpt_device vdev;
@@ -216,6 +227,10 @@ struct vpt_pci_device {
 	unsigned int nr_ioeventfds;
 	struct eventfd_ctx *err_trigger;
 	struct eventfd_ctx *req_trigger;
+
+	struct vpt_pci_device *sriov_pf;
+	struct vpt_pci_vf_token *vf_token;
+	struct notifier_block sriov_nb;
 };
 
 static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
@@ -224,6 +239,7 @@ static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
 }
 
 /* vpt_pci_core.c */
+extern struct pci_driver vpt_pci_driver;
 void vpt_pci_zap_and_down_write_memory_lock(struct vpt_pci_device *vpci);
 bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci);
 
@@ -256,7 +272,20 @@ int vpt_pci_mmap_region_info(struct vpt_pci_device *vpci, int bar,
 int vpt_pci_mmap(struct vpt_pci_device *vpci, struct vm_area_struct *vma);
 
 /* vpt_pci_feature.c */
+int vpt_pci_feature_check(u32 flags, size_t argsz, u32 supported,
+			  size_t minsz);
 long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg);
+
+/* vpt_pci_sriov.c */
+int vpt_pci_sriov_probe(struct vpt_pci_device *vpci);
+void vpt_pci_sriov_disable(struct vpt_pci_device *vpci);
+void vpt_pci_sriov_remove(struct vpt_pci_device *vpci);
+int vpt_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn);
+int vpt_pci_sriov_token_feature(struct vpt_pci_device *vpci, u32 flags,
+				void __user *arg, size_t argsz);
+int vpt_pci_sriov_match(struct vpt_pci_device *vpci, const char *buf);
+void vpt_pci_sriov_open(struct vpt_pci_device *vpci);
+void vpt_pci_sriov_close(struct vpt_pci_device *vpci);
 
 /* vpt_pci_ioeventfd.c */
 long vpt_pci_ioeventfd_ioctl(struct vpt_pci_device *vpci, void __user *arg);

@@ -18,7 +18,8 @@ usage: $0 [--kver KERNEL] [--iommu intel|amd|virtio] [--aw 39|48|64]
           [--tests "NAME..."]
           [--demo|--bench|--smoke|--clients]
           [--timeout SECONDS] [--out DIR] [--ko DIR] [--stack vpt|vfio]
-          [--no-intremap] [--hotplug] [--identity] [--kvm] [--inject-failure]
+          [--no-intremap] [--hotplug] [--sriov] [--identity] [--kvm]
+          [--inject-failure]
   --kver KERNEL     6.1 (Debian 12, the default), 6.12 (Debian 12's
                     backports), deb13 (Debian 13's 6.12), deb13-bpo (the
                     newest kernel of Debian 13's backports, 7.x), or
@@ -58,6 +59,12 @@ usage: $0 [--kver KERNEL] [--iommu intel|amd|virtio] [--aw 39|48|64]
   --kvm             load kvm_amd in the guest, so that --clients runs QEMU
                     with -accel kvm (and KVM's VFIO device takes the groups)
   --no-intremap     emulate the IOMMU without interrupt remapping
+  --sriov           add an igb PF with SR-IOV (00:0b.0; Debian 13's QEMU 10
+                    as the outer emulator), bound to the guest's igb, which
+                    enables two VFs; the first VF (VPT_SRIOV_VF, PF in
+                    VPT_SRIOV_PF) is bound to the stack with the test
+                    devices, and the stack's PCI driver is loaded with
+                    enable_sriov=1
   --hotplug         add an edu behind a hotpluggable PCIe root port (00:0a.0)
                     and unplug it through QMP when a test logs
                     "VPT-UNPLUG hpedu"
@@ -68,12 +75,13 @@ USAGE
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 KVER=6.1 AW="" IOMMU=intel INTREMAP=on TESTS="" DEMO=0 BENCH=0 SMOKE=0 QUICK="" TIMEOUT=900 INJECT=0 OUT="" KO="" STACK=vpt
-CLIENTS=0 HOTPLUG=0 IDENT=0 KVM=0 PROFILE=0
+CLIENTS=0 HOTPLUG=0 SRIOV=0 IDENT=0 KVM=0 PROFILE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) KVER=$2; shift ;;
 	--no-intremap) INTREMAP=off ;;
 	--hotplug) HOTPLUG=1 ;;
+	--sriov) SRIOV=1 ;;
 	--identity) IDENT=1 ;;
 	--kvm) KVM=1 ;;
 	--aw) AW=$2; shift ;;
@@ -167,6 +175,10 @@ fi
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")$([ $IDENT -eq 0 ] || echo -identity)-clients}
 [ $HOTPLUG -eq 0 ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-hotplug}
+[ $SRIOV -eq 0 ] ||
+	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-sriov}
+# QEMU 7.2 has no igb: Debian 13's QEMU emulates it, with SR-IOV.
+[ $SRIOV -eq 0 ] || QEMU="$TOP/tools/testing/vm/qemu-deb13.sh"
 [ "$INTREMAP" = on ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-no-intremap}
 OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
@@ -202,12 +214,19 @@ cp "$OUT/fakedev/vpt_fakedev.ko" "$ROOT/tests/"
 
 # The kernel's own vfio-pci and what it depends on, in load order (with
 # --clients on either stack: see below).
-mkdir -p "$ROOT/kmod"
-if [ "$STACK" != vpt ] || [ $CLIENTS -eq 1 ]; then
-	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
-	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends vfio-pci |
-		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
-		dst=$ROOT/kmod/$i-$(basename "$m" | sed 's/\.ko.*//').ko
+# stage DIR MODULE...: the guest kernel's MODULEs and what they depend
+# on, decompressed, into $ROOT/DIR as NN-name.ko in load order (built-in
+# ones have no .ko and are left out); the guest insmods them in order.
+stage() {
+	dir=$ROOT/$1 i=10
+	shift
+	mkdir -p "$dir"
+	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/}
+	for m in $(for n in "$@"; do
+			modprobe -d "$KROOT" -S "$ABI" --show-depends "$n" \
+				2>/dev/null || true
+		   done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		dst=$dir/$i-$(basename "$m" | sed 's/\.ko.*//').ko
 		case $m in
 		*.xz) xz -dc "$m" >"$dst" ;;
 		*.zst) zstd -qdc "$m" >"$dst" ;;
@@ -215,6 +234,10 @@ if [ "$STACK" != vpt ] || [ $CLIENTS -eq 1 ]; then
 		esac
 		i=$((i + 1))
 	done
+}
+mkdir -p "$ROOT/kmod"
+if [ "$STACK" != vpt ] || [ $CLIENTS -eq 1 ]; then
+	stage kmod vfio-pci
 fi
 
 # --clients: the client checks, and the 9p modules to mount the host's
@@ -234,54 +257,20 @@ if [ $CLIENTS -eq 1 ]; then
 	cp "$TOP/tools/testing/clients/vpt_qmp" "$ROOT/tests/"
 	cp "$TOP/tools/testing/clients/vpt_clients.sh" "$ROOT/tests/vpt_clients"
 	cp "$TOP/modprobe/vpt-vfio.conf" "$ROOT/tests/"
-	mkdir -p "$ROOT/kmod9p"
-	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
-	for m in $(for n in virtio_pci 9pnet_virtio 9p; do
-			# A built-in one (virtio_pci from 6.12) has no .ko.
-			modprobe -d "$KROOT" -S "$ABI" --show-depends $n \
-				2>/dev/null || true
-		   done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
-		dst=$ROOT/kmod9p/$i-$(basename "$m" | sed 's/\.ko.*//').ko
-		case $m in
-		*.xz) xz -dc "$m" >"$dst" ;;
-		*.zst) zstd -qdc "$m" >"$dst" ;;
-		*) cp "$m" "$dst" ;;
-		esac
-		i=$((i + 1))
-	done
+	# virtio_pci is built in from 6.12.
+	stage kmod9p virtio_pci 9pnet_virtio 9p
 fi
 
 # --kvm: KVM for QEMU in the guest (-cpu max gives it SVM), in load order.
-if [ $KVM -eq 1 ]; then
-	mkdir -p "$ROOT/kmodkvm"
-	KROOT=${MODDIR%/lib/modules/*} ABI=${MODDIR##*/} i=10
-	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends kvm_amd |
-		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
-		dst=$ROOT/kmodkvm/$i-$(basename "$m" | sed 's/\.ko.*//').ko
-		case $m in
-		*.xz) xz -dc "$m" >"$dst" ;;
-		*.zst) zstd -qdc "$m" >"$dst" ;;
-		*) cp "$m" "$dst" ;;
-		esac
-		i=$((i + 1))
-	done
-fi
+[ $KVM -eq 0 ] || stage kmodkvm kvm_amd
 
 # --iommu virtio: virtio_iommu and what it depends on, in load order.
 mkdir -p "$ROOT/kmodiommu"
-if [ "$IOMMU" = virtio ]; then
-	i=10
-	for m in $(modprobe -d "$KROOT" -S "$ABI" --show-depends virtio_iommu |
-		   awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
-		dst=$ROOT/kmodiommu/$i-$(basename "$m" | sed 's/\.ko.*//').ko
-		case $m in
-		*.xz) xz -dc "$m" >"$dst" ;;
-		*.zst) zstd -qdc "$m" >"$dst" ;;
-		*) cp "$m" "$dst" ;;
-		esac
-		i=$((i + 1))
-	done
-fi
+[ "$IOMMU" != virtio ] || stage kmodiommu virtio_iommu
+
+# --sriov: the PF's host driver, igb.
+mkdir -p "$ROOT/kmodsriov"
+[ $SRIOV -eq 0 ] || stage kmodsriov igb
 
 if [ $DEMO -eq 1 ]; then
 	cp "$TOP/tools/demo/vpt_demo" "$ROOT/tests/"
@@ -359,6 +348,27 @@ while [ ! -e /sys/bus/pci/devices/0000:00:04.0/iommu_group ] && [ \$i -lt 30 ]; 
 	sleep 1
 	i=\$((i + 1))
 done
+# --sriov: igb takes the PF and enables two VFs, which no driver probes;
+# the first VF joins the test devices.
+for m in /kmodsriov/*.ko; do
+	[ -e "\$m" ] || continue
+	insmod \$m || echo "=== VPT-MODULES-FAILED ==="
+done
+if [ $SRIOV -eq 1 ]; then
+	export VPT_SRIOV_PF=0000:00:0b.0
+	pf=/sys/bus/pci/devices/\$VPT_SRIOV_PF
+	i=0
+	while [ ! -e \$pf/driver ] && [ \$i -lt 30 ]; do
+		sleep 1
+		i=\$((i + 1))
+	done
+	echo 0 > \$pf/sriov_drivers_autoprobe
+	echo 2 > \$pf/sriov_numvfs || echo "=== VPT-SRIOV-FAILED ==="
+	vf=\$(readlink \$pf/virtfn0)
+	export VPT_SRIOV_VF=\${vf##*/}
+	DEVICES="\$DEVICES \$VPT_SRIOV_VF"
+fi
+SRIOV_ARG=\$([ $SRIOV -eq 1 ] && echo enable_sriov=1)
 # No interrupt remapping (virtio-iommu; AMD-Vi under 7.x, which wants a
 # southbridge IOAPIC QEMU 7.2's IVRS does not list): the stacks must be
 # told to accept, and the tests know.
@@ -375,7 +385,8 @@ load() {
 		if [ $IDENT -eq 1 ]; then
 			modprobe vfio \$UNSAFE && modprobe vfio-pci
 		else
-			insmod /vpt/vpt.ko \$UNSAFE && insmod /vpt/vpt-pci.ko
+			insmod /vpt/vpt.ko \$UNSAFE &&
+				insmod /vpt/vpt-pci.ko \$SRIOV_ARG
 		fi ||
 			echo "=== VPT-MODULES-FAILED ==="
 	else
@@ -383,6 +394,7 @@ load() {
 		for m in /kmod/*.ko; do
 			case \$m in
 			*-vfio_iommu_type1.ko) insmod \$m \$UNSAFE ;;
+			*-vfio-pci.ko) insmod \$m \$SRIOV_ARG ;;
 			*) insmod \$m ;;
 			esac || echo "=== VPT-MODULES-FAILED ==="
 		done
@@ -523,6 +535,7 @@ VPT_OUT=$OUT timeout $((TIMEOUT + 120)) $QEMU \
 	-device virtio-net-pci,bus=br0,addr=02.0 \
 	$([ $CLIENTS -eq 0 ] || echo "-device virtio-9p-pci,fsdev=hostfs,mount_tag=hostroot,addr=09.0
 		-fsdev local,id=hostfs,path=/,security_model=none,readonly=on,multidevs=remap") \
+	$([ $SRIOV -eq 0 ] || echo "-device igb,addr=0b.0") \
 	$([ $HOTPLUG -eq 0 ] || echo "-device pcie-root-port,id=rp0,chassis=1,slot=1,addr=0a.0
 		-device edu,id=hpedu,bus=rp0,dma_mask=0xffffffffffffffff
 		-qmp unix:$OUT/qmp.sock,server=on,wait=off") \
@@ -538,6 +551,7 @@ label="vm $REL$IOMMU_LABEL aw$AW$([ "$STACK" = vpt ] || echo " $STACK")"
 [ $CLIENTS -eq 0 ] || label="$label clients"
 [ "$INTREMAP" = on ] || label="$label no-intremap"
 [ $HOTPLUG -eq 0 ] || label="$label hotplug"
+[ $SRIOV -eq 0 ] || label="$label sriov"
 if [ $BENCH -eq 1 ] && [ $PROFILE -eq 1 ]; then
 	grep -E '^(=== VPT-PROFILE|PROF |# )' "$OUT/console.log"
 	exit

@@ -153,21 +153,35 @@ static inline int vpt_sysfs_write(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
-/* The IOMMU group number of a PCI device, or -errno. */
-static inline int vpt_iommu_group(const char *bdf)
+/* The last component of symlink @path's target into @buf; 0 or -errno. */
+static inline int vpt_link_name(const char *path, char *buf, size_t len)
 {
-	char path[PATH_MAX], link[PATH_MAX];
+	char link[PATH_MAX];
 	const char *slash;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
 	slash = strrchr(link, '/');
-	return atoi(slash ? slash + 1 : link);
+	slash = slash ? slash + 1 : link;
+	if (strlen(slash) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, slash, strlen(slash) + 1);
+	return 0;
+}
+
+/* The IOMMU group number of a PCI device, or -errno. */
+static inline int vpt_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], name[NAME_MAX + 1];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	ret = vpt_link_name(path, name, sizeof(name));
+	return ret ? ret : atoi(name);
 }
 
 /*
@@ -242,23 +256,16 @@ static inline const char *vpt_pci_driver_name(void)
 /* The driver a PCI device is bound to, or "none"; 0 or -errno. */
 static inline int vpt_driver_of(const char *bdf, char *buf, size_t len)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
+	char path[PATH_MAX];
+	int ret;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0) {
+	ret = vpt_link_name(path, buf, len);
+	if (ret == -ENOENT) {
 		snprintf(buf, len, "none");
-		return errno == ENOENT ? 0 : -errno;
+		return 0;
 	}
-	link[n] = '\0';
-	slash = strrchr(link, '/');
-	slash = slash ? slash + 1 : link;
-	if (strlen(slash) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, slash);
-	return 0;
+	return ret;
 }
 
 /*
@@ -332,6 +339,14 @@ struct vpt_dev {
 	char bdf[NAME_MAX + 1];
 };
 
+/* Nothing open yet: what vpt_dev_close() may then be called on. */
+static inline void vpt_dev_init(struct vpt_dev *d)
+{
+	d->container = -1;
+	d->group = -1;
+	d->device = -1;
+}
+
 static inline void vpt_dev_close(struct vpt_dev *d)
 {
 	if (d->device >= 0)
@@ -347,15 +362,15 @@ static inline void vpt_dev_close(struct vpt_dev *d)
 
 /*
  * Open bdf as a VMM does: container, group, SET_CONTAINER, SET_IOMMU
- * (type1v2), GET_DEVICE_FD.  0 or -errno; on failure nothing stays open.
+ * (type1v2), GET_DEVICE_FD with @name (the BDF, with options such as a
+ * VF token after it).  0 or -errno; on failure nothing stays open.
  */
-static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
+static inline int vpt_dev_open_named(struct vpt_dev *d, const char *bdf,
+				     const char *name)
 {
 	int ret;
 
-	d->container = -1;
-	d->group = -1;
-	d->device = -1;
+	vpt_dev_init(d);
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	d->group_id = vpt_iommu_group(bdf);
 	if (d->group_id < 0)
@@ -373,7 +388,7 @@ static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
 		ret = -errno;
 		goto err;
 	}
-	d->device = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	d->device = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (d->device < 0) {
 		ret = -errno;
 		goto err;
@@ -382,6 +397,12 @@ static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
 err:
 	vpt_dev_close(d);
 	return ret;
+}
+
+/* vpt_dev_open_named() with the plain BDF. */
+static inline int vpt_dev_open(struct vpt_dev *d, const char *bdf)
+{
+	return vpt_dev_open_named(d, bdf, bdf);
 }
 
 /*
