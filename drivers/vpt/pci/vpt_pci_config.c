@@ -33,7 +33,12 @@
  * address/data/mask are virtual: nothing the user writes reaches the
  * hardware's interrupt setup.  Their enable bits and MSI's multiple
  * message enable field show what VFIO_DEVICE_SET_IRQS configured and
- * ignore writes; MSI-X function mask is only stored.  In PCI Express
+ * ignore writes; MSI-X function mask is only stored.  Power management:
+ * no PME support is shown (PME enable and status are virtual and read
+ * zero: the host handles PMEs), and a write of PMCSR's power state is
+ * carried out by the PCI core (vpt_pci_power_write_pmcsr()), the field
+ * reading back the hardware's state; data select is written through.
+ * In PCI Express
  * DEVCTL the FLR bit starts a function reset and reads back 0, max
  * payload and read request size are virtual and phantom functions
  * read-only.  Extended capabilities (up to the device's cfg_size) are
@@ -444,6 +449,13 @@ static int vpt_cfg_write(struct vpt_pci_device *vpci, unsigned int pos,
 	    vpt_cfg_overlaps(pos, n, PCI_ROM_ADDRESS, 4))
 		vpt_cfg_bar_fixup(vpci);
 
+	/* A write of PMCSR's low byte asks for its power state. */
+	if (cfg->pm_pos &&
+	    vpt_cfg_overlaps(pos, n, cfg->pm_pos + PCI_PM_CTRL, 1))
+		vpt_pci_power_write_pmcsr(vpci, vpt_cfg_byte(pos, val,
+							     cfg->pm_pos +
+							     PCI_PM_CTRL));
+
 	if (cfg->exp_pos &&
 	    vpt_cfg_overlaps(pos, n, cfg->exp_pos + PCI_EXP_DEVCTL, 2))
 		return vpt_cfg_exp_devctl(vpci);
@@ -668,6 +680,24 @@ static void vpt_cfg_init_msix(struct vpt_pci_device *vpci, unsigned int pos)
 		     PCI_MSIX_FLAGS_MASKALL);
 }
 
+static void vpt_cfg_init_pm(struct vpt_pci_device *vpci, unsigned int pos)
+{
+	struct vpt_pci_config *cfg = &vpci->cfg;
+	const u16 pme = PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS;
+	u16 v;
+
+	cfg->pm_pos = pos;
+	v = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_PM_PMC, 2);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_PM_PMC, 2,
+		    v & ~PCI_PM_CAP_PME_MASK);
+	vpt_cfg_perm(cfg, pos + PCI_PM_PMC, 2, PCI_PM_CAP_PME_MASK, 0);
+	v = vpt_cfg_get(cfg, cfg->vconfig, pos + PCI_PM_CTRL, 2);
+	vpt_cfg_put(cfg, cfg->vconfig, pos + PCI_PM_CTRL, 2, v & ~pme);
+	/* The state field is neither: vpt_cfg_write() traps it. */
+	vpt_cfg_perm(cfg, pos + PCI_PM_CTRL, 2, pme,
+		     PCI_PM_CTRL_DATA_SEL_MASK);
+}
+
 static void vpt_cfg_init_exp(struct vpt_pci_device *vpci, unsigned int pos,
 			     unsigned int len)
 {
@@ -752,6 +782,9 @@ static void vpt_cfg_init_caps(struct vpt_pci_device *vpci)
 		case PCI_CAP_ID_EXP:
 			vpt_cfg_init_exp(vpci, pos, len);
 			break;
+		case PCI_CAP_ID_PM:
+			vpt_cfg_init_pm(vpci, pos);
+			break;
 		}
 		kept++;
 		pos = next;
@@ -830,6 +863,7 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci)
 	cfg->msi_pos = 0;
 	cfg->msix_pos = 0;
 	cfg->exp_pos = 0;
+	cfg->pm_pos = 0;
 	cfg->vconfig = kzalloc(cfg->size, GFP_KERNEL_ACCOUNT);
 	cfg->virt = kzalloc(cfg->size, GFP_KERNEL_ACCOUNT);
 	cfg->write = kzalloc(cfg->size, GFP_KERNEL_ACCOUNT);

@@ -11,7 +11,7 @@
  * space is in vpt_pci_config.c, BAR access in vpt_pci_rdwr.c and
  * vpt_pci_mmap.c, hardware BAR sizing in vpt_pci_bar.c, resets in
  * vpt_pci_reset.c, ioeventfds in vpt_pci_ioeventfd.c, SR-IOV in
- * vpt_pci_sriov.c.
+ * vpt_pci_sriov.c, power management in vpt_pci_power.c.
  */
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -40,12 +40,13 @@ void vpt_pci_zap_and_down_write_memory_lock(struct vpt_pci_device *vpci)
  * vpt_pci_memory_enabled() - whether the user's memory decode is on
  * @vpci: the device, memory_lock held
  *
- * Return: the virtual PCI_COMMAND_MEMORY bit.
+ * Return: the virtual PCI_COMMAND_MEMORY bit, false in D3 (the user's
+ * PMCSR write, or runtime suspend in low power).
  */
 bool vpt_pci_memory_enabled(struct vpt_pci_device *vpci)
 {
 	lockdep_assert_held(&vpci->memory_lock);
-	return vpci->virt_mem;
+	return vpci->virt_mem && !vpt_pci_power_in_d3(vpci);
 }
 
 static int vpt_pci_open_device(struct vpt_device *vdev)
@@ -54,9 +55,12 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 	struct pci_dev *pdev = vpci->pdev;
 	int ret;
 
-	ret = pci_enable_device(pdev);
+	ret = vpt_pci_power_open(vpci);
 	if (ret)
 		return ret;
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_power;
 
 	/* The state to put back at close, whatever the user does. */
 	pci_save_state(pdev);
@@ -85,6 +89,8 @@ err_free_state:
 	vpci->saved_state = NULL;
 err_disable:
 	pci_disable_device(pdev);
+err_power:
+	vpt_pci_power_put(vpci);
 	return ret;
 }
 
@@ -93,6 +99,8 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
 	struct pci_dev *pdev = vpci->pdev;
 
+	/* Out of low power and D3: the reset below needs D0. */
+	vpt_pci_power_close(vpci);
 	vpt_pci_sriov_close(vpci);
 	/* Every handler and eventfd of the user goes first. */
 	vpt_pci_intr_release(vpci);
@@ -126,10 +134,12 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	else
 		pci_warn(pdev, "could not restore the state saved at open\n");
 	pci_disable_device(pdev);
+	vpt_pci_power_put(vpci);
 }
 
-static ssize_t vpt_pci_rw(struct vpt_pci_device *vpci, char __user *buf,
-			  size_t count, loff_t *ppos, bool iswrite)
+static ssize_t vpt_pci_region_rw(struct vpt_pci_device *vpci,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite)
 {
 	u64 index = VPT_PCI_INDEX(*ppos);
 
@@ -145,6 +155,25 @@ static ssize_t vpt_pci_rw(struct vpt_pci_device *vpci, char __user *buf,
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Every access resumes the device for its duration, as upstream. */
+static ssize_t vpt_pci_rw(struct vpt_pci_device *vpci, char __user *buf,
+			  size_t count, loff_t *ppos, bool iswrite)
+{
+	ssize_t ret;
+
+	if (VPT_PCI_INDEX(*ppos) >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+	ret = vpt_pci_power_get(vpci);
+	if (ret) {
+		pci_info_ratelimited(vpci->pdev, "runtime resume failed: %zd\n",
+				     ret);
+		return -EIO;
+	}
+	ret = vpt_pci_region_rw(vpci, buf, count, ppos, iswrite);
+	vpt_pci_power_put(vpci);
+	return ret;
 }
 
 static ssize_t vpt_pci_read(struct vpt_device *vdev, char __user *buf,
@@ -264,12 +293,9 @@ out:
 	return ret;
 }
 
-static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
-			  unsigned long arg)
+static long vpt_pci_ioctl_dispatch(struct vpt_pci_device *vpci,
+				   unsigned int cmd, void __user *uarg)
 {
-	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
-	void __user *uarg = (void __user *)arg;
-
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
 		return vpt_pci_get_info(vpci, uarg);
@@ -292,6 +318,21 @@ static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+/* The device is resumed for every ioctl, as upstream's vfio core does. */
+static long vpt_pci_ioctl(struct vpt_device *vdev, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
+	long ret;
+
+	ret = vpt_pci_power_get(vpci);
+	if (ret)
+		return ret;
+	ret = vpt_pci_ioctl_dispatch(vpci, cmd, (void __user *)arg);
+	vpt_pci_power_put(vpci);
+	return ret;
 }
 
 /* Called every ten seconds while an unbind waits for the user. */
@@ -380,13 +421,15 @@ static int vpt_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 
 	pci_set_drvdata(pdev, vpci);
+	vpt_pci_power_probe(vpci);
 	ret = vpt_register_device(&vpci->vdev, &pdev->dev, &vpt_pci_ops);
 	if (ret)
-		goto err_sriov;
+		goto err_power;
 	vpt_pci_reset_add(vpci);
 	return 0;
 
-err_sriov:
+err_power:
+	vpt_pci_power_remove(vpci);
 	pci_set_drvdata(pdev, NULL);
 	vpt_pci_sriov_remove(vpci);
 err_free:
@@ -407,6 +450,7 @@ static void vpt_pci_remove(struct pci_dev *pdev)
 	vpt_pci_reset_del(vpci);
 	/* Waits until every device fd (and so every mmap) is gone. */
 	vpt_unregister_device(&vpci->vdev);
+	vpt_pci_power_remove(vpci);
 	vpt_pci_sriov_remove(vpci);
 	pci_set_drvdata(pdev, NULL);
 	mutex_destroy(&vpci->ioeventfd_lock);
@@ -439,6 +483,7 @@ struct pci_driver vpt_pci_driver = {
 	.remove = vpt_pci_remove,
 	.sriov_configure = vpt_pci_sriov_configure,
 	.err_handler = &vpt_pci_err_handlers,
+	.driver.pm = &vpt_pci_pm_ops,
 	.driver_managed_dma = true,
 };
 

@@ -4,11 +4,10 @@
  * core makes for every feature (argsz, unknown flags, GET with SET), and
  * the features a plain vfio-pci function has.
  *
- * Offered: the VF token (an SR-IOV PF's, vpt_pci_sriov.c).  Migration
- * and dirty-page logging are upstream's only for variant drivers, so
- * plain vfio-pci answers ENOTTY for them, and vpt does too.  The
- * low-power features are not offered yet (ENOTTY; upstream's vfio-pci
- * has them).
+ * Offered: the VF token (an SR-IOV PF's, vpt_pci_sriov.c) and the
+ * low-power features (vpt_pci_power.c).  Migration and dirty-page
+ * logging are upstream's only for variant drivers, so plain vfio-pci
+ * answers ENOTTY for them, and vpt does too.
  */
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -70,6 +69,13 @@ long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg)
 		return -EINVAL;
 
 	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
+		return vpt_pci_power_feature(vpci, feature.flags &
+					     VFIO_DEVICE_FEATURE_MASK,
+					     feature.flags, arg + minsz,
+					     feature.argsz - minsz);
 	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
 		return vpt_pci_sriov_token_feature(vpci, feature.flags,
 						   arg + minsz,

@@ -193,6 +193,39 @@ static void vpt_pci_intx_signal(struct vpt_pci_device *vpci)
 }
 
 /* Mask INTx; returns whether the masked state changed. */
+static bool vpt_pci_intx_mask_locked(struct vpt_pci_device *vpci);
+static void vpt_pci_intx_unmask_locked(struct vpt_pci_device *vpci);
+
+/**
+ * vpt_pci_intr_pm_mask() - mask the user's INTx for a runtime suspend
+ * @vpci: the device
+ *
+ * Return: true if this masked it (vpt_pci_intr_pm_unmask() then undoes
+ * it on resume); false if INTx is not in use or the user masked it.
+ */
+bool vpt_pci_intr_pm_mask(struct vpt_pci_device *vpci)
+{
+	bool masked;
+
+	mutex_lock(&vpci->intr_lock);
+	masked = vpt_pci_intr_is(vpci, VFIO_PCI_INTX_IRQ_INDEX) &&
+		 vpt_pci_intx_mask_locked(vpci);
+	mutex_unlock(&vpci->intr_lock);
+	return masked;
+}
+
+/**
+ * vpt_pci_intr_pm_unmask() - undo vpt_pci_intr_pm_mask() on resume
+ * @vpci: the device
+ */
+void vpt_pci_intr_pm_unmask(struct vpt_pci_device *vpci)
+{
+	mutex_lock(&vpci->intr_lock);
+	vpt_pci_intx_unmask_locked(vpci);
+	mutex_unlock(&vpci->intr_lock);
+}
+
+/* Mask INTx; returns whether the masked state changed. */
 static bool vpt_pci_intx_mask_locked(struct vpt_pci_device *vpci)
 {
 	struct pci_dev *pdev = vpci->pdev;

@@ -278,7 +278,7 @@ static vm_fault_t vpt_pci_mmap_huge_fault(struct vm_fault *vmf,
 	}
 
 	down_read(&vpci->memory_lock);
-	if (!vpt_pci_memory_enabled(vpci))
+	if (!vpt_pci_memory_enabled(vpci) || vpt_pci_power_engaged(vpci))
 		ret = VM_FAULT_SIGBUS;
 	else if (!order)
 		ret = vmf_insert_pfn(vma, addr, pfn);

@@ -13,6 +13,7 @@
  *   vpt_pci_ioeventfd.c vpt_pci_ioeventfd_*(): VFIO_DEVICE_IOEVENTFD
  *   vpt_pci_feature.c vpt_pci_feature_ioctl(): VFIO_DEVICE_FEATURE
  *   vpt_pci_sriov.c   vpt_pci_sriov_*(): sriov_configure, the VF token
+ *   vpt_pci_power.c   vpt_pci_power_*(): runtime PM, low power, PMCSR
  *   vpt_pci_virqfd.c  vpt_pci_virqfd_*(): acting on a signalled eventfd
  *   vpt_pci_intr.c    vpt_pci_intr_*: IRQ info, SET_IRQS, INTx/MSI/MSI-X
  *                     handlers, ERR and REQ eventfds
@@ -21,7 +22,9 @@
  *   vpt_device.open_lock      (vpt.ko) open_device/close_device
  *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, hot
  *                             resets; memory_lock is only try-locked
- *                             under it
+ *                             under it, but for the runtime resume of the
+ *                             affected functions (vpt_pci_power.c), whose
+ *                             callback takes memory_lock and intr_lock
  *   vpt_pci_vf_token.lock     (vpt_pci_sriov.c) a PF's VF token and its
  *                             open VFs; taken under the group lock
  *                             (GET_DEVICE_FD) and open_lock, never
@@ -43,6 +46,9 @@
  * read of the MSI/MSI-X control takes it too.  SET_IRQS never takes
  * config_lock, and takes memory_lock (for MSI-X table writes) under
  * intr_lock.
+ * Runtime PM callbacks take memory_lock and intr_lock: a resume
+ * (vpt_pci_power_get()) is never asked for with either held, nor with
+ * config_lock.
  * A fault on a BAR mmap runs under the mm's mmap_lock and takes
  * memory_lock for reading; nothing takes mmap_lock under memory_lock
  * (user copies are done outside it).
@@ -113,6 +119,7 @@ struct vpt_pci_virqfd {
  * @msi_pos: offset of the MSI capability in the presented chain, or 0.
  * @msix_pos: offset of the MSI-X capability, or 0.
  * @exp_pos: offset of the PCI Express capability, or 0.
+ * @pm_pos: offset of the power management capability, or 0.
  */
 struct vpt_pci_config {
 	u8 *vconfig;
@@ -122,6 +129,7 @@ struct vpt_pci_config {
 	u8 msi_pos;
 	u8 msix_pos;
 	u8 exp_pos;
+	u8 pm_pos;
 };
 
 /**
@@ -181,6 +189,15 @@ struct vpt_pci_config {
  *            the PF's VF token).  Set at probe.
  * @vf_token: an SR-IOV PF's VF token, from probe to remove; else NULL.
  * @sriov_nb: a PF's notifier for its VFs appearing (driver_override).
+ * @pm_engaged: LOW_POWER_ENTRY* holds (under @memory_lock).
+ * @pm_wake: its wake-up eventfd, or NULL (under @memory_lock).
+ * @pm_save: config state saved on entering D3hot for a function that
+ *           loses it there (under @memory_lock).
+ * @needs_pm_restore: the function resets in D3hot (No_Soft_Reset clear).
+ * @pm_intx_masked: runtime suspend masked INTx (the PM callbacks').
+ * @idle_d3: probe dropped its runtime PM reference (idle D3).
+ * @pm_hold_d0: a PF's VFs are being enabled: no leaving D0 (under
+ *              @memory_lock).
  */
 struct vpt_pci_device {
 	struct vpt_device vdev;
@@ -231,6 +248,14 @@ struct vpt_pci_device {
 	struct vpt_pci_device *sriov_pf;
 	struct vpt_pci_vf_token *vf_token;
 	struct notifier_block sriov_nb;
+
+	bool pm_engaged;
+	struct eventfd_ctx *pm_wake;
+	struct pci_saved_state *pm_save;
+	bool needs_pm_restore;
+	bool pm_intx_masked;
+	bool idle_d3;
+	bool pm_hold_d0;
 };
 
 static inline struct vpt_pci_device *to_vpt_pci(struct vpt_device *vdev)
@@ -276,6 +301,21 @@ int vpt_pci_feature_check(u32 flags, size_t argsz, u32 supported,
 			  size_t minsz);
 long vpt_pci_feature_ioctl(struct vpt_pci_device *vpci, void __user *arg);
 
+/* vpt_pci_power.c */
+extern const struct dev_pm_ops vpt_pci_pm_ops;
+int vpt_pci_power_set_state(struct vpt_pci_device *vpci, pci_power_t state);
+bool vpt_pci_power_in_d3(struct vpt_pci_device *vpci);
+bool vpt_pci_power_engaged(struct vpt_pci_device *vpci);
+void vpt_pci_power_write_pmcsr(struct vpt_pci_device *vpci, u16 ctl);
+int vpt_pci_power_feature(struct vpt_pci_device *vpci, u32 feature,
+			  u32 flags, void __user *arg, size_t argsz);
+int vpt_pci_power_get(struct vpt_pci_device *vpci);
+void vpt_pci_power_put(struct vpt_pci_device *vpci);
+int vpt_pci_power_open(struct vpt_pci_device *vpci);
+void vpt_pci_power_close(struct vpt_pci_device *vpci);
+void vpt_pci_power_probe(struct vpt_pci_device *vpci);
+void vpt_pci_power_remove(struct vpt_pci_device *vpci);
+
 /* vpt_pci_sriov.c */
 int vpt_pci_sriov_probe(struct vpt_pci_device *vpci);
 void vpt_pci_sriov_disable(struct vpt_pci_device *vpci);
@@ -307,6 +347,8 @@ u16 vpt_pci_intr_msi_flags(struct vpt_pci_device *vpci, bool msix);
 void vpt_pci_intr_request(struct vpt_pci_device *vpci, unsigned int count);
 void vpt_pci_intr_error(struct vpt_pci_device *vpci);
 void vpt_pci_intr_open(struct vpt_pci_device *vpci);
+bool vpt_pci_intr_pm_mask(struct vpt_pci_device *vpci);
+void vpt_pci_intr_pm_unmask(struct vpt_pci_device *vpci);
 void vpt_pci_intr_release(struct vpt_pci_device *vpci);
 
 /* vpt_pci_bar.c */

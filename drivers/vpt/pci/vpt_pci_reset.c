@@ -35,6 +35,8 @@ static int vpt_pci_function_reset(struct vpt_pci_device *vpci)
 	int ret;
 
 	vpt_pci_zap_and_down_write_memory_lock(vpci);
+	/* A user's PMCSR write may have left it in D3hot. */
+	vpt_pci_power_set_state(vpci, PCI_D0);
 	ret = pci_try_reset_function(vpci->pdev);
 	trace_vpt_pci_reset(pci_name(vpci->pdev), ret);
 	if (!ret)
@@ -302,7 +304,7 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 		.pdev = vpci->pdev, .slot = slot, .fn = vpt_pci_collect_one,
 		.data = &aff,
 	};
-	unsigned int i, locked = 0;
+	unsigned int i, locked = 0, active = 0;
 	int ret;
 
 	mutex_lock(&vpt_pci_reset_lock);
@@ -320,6 +322,13 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 			ret = -EINVAL;
 			goto out_free;
 		}
+	}
+
+	/* Functions nobody has open idle in D3hot: wake them all first. */
+	for (active = 0; active < aff.n; active++) {
+		ret = vpt_pci_power_get(aff.vpcis[active]);
+		if (ret)
+			goto out_put;
 	}
 
 	/* Lock every function out of its BARs, mmaps zapped. */
@@ -348,6 +357,9 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 out_up:
 	while (locked--)
 		up_write(&aff.vpcis[locked]->memory_lock);
+out_put:
+	while (active--)
+		vpt_pci_power_put(aff.vpcis[active]);
 out_free:
 	kfree(aff.vpcis);
 out_unlock:

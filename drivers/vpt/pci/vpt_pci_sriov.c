@@ -143,8 +143,10 @@ err_free:
  */
 void vpt_pci_sriov_disable(struct vpt_pci_device *vpci)
 {
-	if (vpci->vf_token && pci_num_vf(vpci->pdev))
-		pci_disable_sriov(vpci->pdev);
+	if (!vpci->vf_token || !pci_num_vf(vpci->pdev))
+		return;
+	pci_disable_sriov(vpci->pdev);
+	vpt_pci_power_put(vpci);
 }
 
 /**
@@ -183,19 +185,37 @@ int vpt_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 		return -ENODEV;
 
 	if (!nr_virtfn) {
-		pci_disable_sriov(pdev);
+		vpt_pci_sriov_disable(vpci);
 		return 0;
 	}
 	if (pci_num_vf(pdev))
 		return -EBUSY;
+
+	/* The PF stays in D0 while it has VFs. */
+	ret = vpt_pci_power_get(vpci);
+	if (ret)
+		return ret;
+	down_write(&vpci->memory_lock);
+	vpt_pci_power_set_state(vpci, PCI_D0);
+	vpci->pm_hold_d0 = true;
+	up_write(&vpci->memory_lock);
 	/*
-	 * No lock of ours is held: with sriov_drivers_autoprobe the VFs
-	 * are probed from here, by this driver among others.  (Upstream
-	 * takes memory_lock to move the PF to D0 first; vpt-pci never
-	 * leaves D0.)
+	 * Not under memory_lock (upstream holds it here): with
+	 * sriov_drivers_autoprobe the VFs are probed from here, by this
+	 * driver among others, which takes vpt_pci_reset_lock, and a hot
+	 * reset resumes functions, taking memory_lock, under that.
+	 * pm_hold_d0 keeps the user's PMCSR writes from leaving D0
+	 * meanwhile, as the VFs will once they exist.
 	 */
 	ret = pci_enable_sriov(pdev, nr_virtfn);
-	return ret ? ret : nr_virtfn;
+	down_write(&vpci->memory_lock);
+	vpci->pm_hold_d0 = false;
+	up_write(&vpci->memory_lock);
+	if (ret) {
+		vpt_pci_power_put(vpci);
+		return ret;
+	}
+	return nr_virtfn;
 }
 
 /**

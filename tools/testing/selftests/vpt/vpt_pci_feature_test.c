@@ -3,7 +3,8 @@
  * vpt_pci_feature_test - VFIO_DEVICE_FEATURE, as upstream vfio-pci
  * answers it for a plain function: the checks every feature goes
  * through, and ENOTTY for the features only variant drivers or SR-IOV
- * PFs have.
+ * PFs have (vpt_pci_sriov_test and vpt_pci_power_test cover the
+ * others).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -86,11 +87,9 @@ TEST_F(edu, vf_token_probe_on_a_plain_function_is_enotty)
 				   sizeof(struct vfio_device_feature)));
 }
 
-/* Upstream's answer; vpt does not offer low power yet. */
+/* Every PCI function has low power (vpt_pci_power_test goes further). */
 TEST_F(edu, low_power_entry_probe_succeeds)
 {
-	if (!vpt_stack_is_upstream())
-		SKIP(return, "vpt offers no low-power feature yet");
 	EXPECT_EQ(0, feature(self->d.device, VFIO_DEVICE_FEATURE_PROBE |
 			     VFIO_DEVICE_FEATURE_SET |
 			     VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY,
