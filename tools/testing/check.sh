@@ -33,8 +33,9 @@ eval "$deps"
 # suite on Debian 12's 6.1 at both widths, 6.12 (bookworm-backports) at
 # 48, Debian 13's 6.12 at 39 and the newest Debian 13 backport at both;
 # the special runs on 6.1 and on the newest kernel.  "clients" runs the
-# unmodified clients (QEMU under KVM, dpdk-devbind, DPDK) on the identity
-# flavour, "clients-vfio" the same on the in-tree stack, for parity;
+# unmodified clients (QEMU under KVM, dpdk-devbind, DPDK; QEMU also
+# passes an igb VF through) on the identity flavour, "clients-vfio" the
+# same on the in-tree stack, for parity;
 # "sriov" and "sriov-vfio" the SR-IOV tests on each stack, likewise.
 # The other IOMMUs run the width, ranges, skip and reject tests only
 # (WIDTH_TESTS): "amd" is AMD-Vi (64 bits up to 6.12, 48 from 7.x) on the
@@ -141,13 +142,15 @@ runs=$RUNS
 run_one() {
 	k=${1%%:*} aw=${1#*:}
 	if [ "$aw" = clients ]; then
-		tools/testing/vm/run.sh --clients --identity --kvm --kver "$k" \
-			--aw 39 --ko "$KO/$k-vfio" >"out/run-$k-$aw.log" 2>&1
+		tools/testing/vm/run.sh --clients --identity --kvm --sriov \
+			--kver "$k" --aw 39 --ko "$KO/$k-vfio" \
+			>"out/run-$k-$aw.log" 2>&1
 		return
 	fi
 	if [ "$aw" = clients-vfio ]; then
-		tools/testing/vm/run.sh --clients --stack vfio --kvm --kver "$k" \
-			--aw 39 --ko "$KO/$k" >"out/run-$k-$aw.log" 2>&1
+		tools/testing/vm/run.sh --clients --stack vfio --kvm --sriov \
+			--kver "$k" --aw 39 --ko "$KO/$k" \
+			>"out/run-$k-$aw.log" 2>&1
 		return
 	fi
 	if [ "$aw" = hotplug ]; then

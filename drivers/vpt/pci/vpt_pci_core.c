@@ -55,9 +55,10 @@ static int vpt_pci_open_device(struct vpt_device *vdev)
 	struct pci_dev *pdev = vpci->pdev;
 	int ret;
 
+	vpt_pci_reset_open(vpci);
 	ret = vpt_pci_power_open(vpci);
 	if (ret)
-		return ret;
+		goto err_closed;
 	ret = pci_enable_device(pdev);
 	if (ret)
 		goto err_power;
@@ -91,6 +92,8 @@ err_disable:
 	pci_disable_device(pdev);
 err_power:
 	vpt_pci_power_put(vpci);
+err_closed:
+	vpt_pci_reset_open_failed(vpci);
 	return ret;
 }
 
@@ -98,6 +101,7 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 {
 	struct vpt_pci_device *vpci = to_vpt_pci(vdev);
 	struct pci_dev *pdev = vpci->pdev;
+	bool reset_done = false;
 
 	/* Out of low power and D3: the reset below needs D0. */
 	vpt_pci_power_close(vpci);
@@ -117,8 +121,10 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	/* Stop DMA, then quiesce: decoding and INTx off for the reset. */
 	pci_clear_master(pdev);
 	pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
-	if (vpci->reset_works && !pci_try_reset_function(pdev))
+	if (vpci->reset_works && !pci_try_reset_function(pdev)) {
+		reset_done = true;
 		vpt_pci_hw_bars_size(vpci, "release");
+	}
 	up_write(&vpci->memory_lock);
 
 	vpt_pci_bars_release(vpci);
@@ -134,6 +140,8 @@ static void vpt_pci_close_device(struct vpt_device *vdev)
 	else
 		pci_warn(pdev, "could not restore the state saved at open\n");
 	pci_disable_device(pdev);
+	/* Not reset alone: reset with its slot or bus once all are closed. */
+	vpt_pci_reset_close(vpci, reset_done);
 	vpt_pci_power_put(vpci);
 }
 

@@ -20,8 +20,10 @@
  *
  * Lock order, outermost first:
  *   vpt_device.open_lock      (vpt.ko) open_device/close_device
- *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, hot
- *                             resets; memory_lock is only try-locked
+ *   vpt_pci_reset_lock        (vpt_pci_reset.c) the bound functions, which
+ *                             are open, hot resets and the reset on
+ *                             release (under open_lock, from
+ *                             close_device); memory_lock is only try-locked
  *                             under it, but for the runtime resume of the
  *                             affected functions (vpt_pci_power.c), whose
  *                             callback takes memory_lock and intr_lock
@@ -139,6 +141,10 @@ struct vpt_pci_config {
  * @reset_works: the function reset tried at open worked (as upstream, what
  *               VFIO_DEVICE_FLAGS_RESET reports).
  * @reset_entry: link in vpt_pci_reset.c's list of bound functions.
+ * @opened: between open_device and close_device (under
+ *          vpt_pci_reset_lock).
+ * @needs_reset: closed without a reset: its slot or bus is reset once
+ *               none of its functions is open (under vpt_pci_reset_lock).
  * @rbar: hardware BAR register values at probe (index PCI_ROM_RESOURCE
  *        is the ROM BAR), restored after every reset.
  * @hw_size: BAR sizes found by sizing the hardware at probe (0: none).
@@ -204,6 +210,8 @@ struct vpt_pci_device {
 	struct pci_dev *pdev;
 	bool reset_works;
 	struct list_head reset_entry;
+	bool opened;
+	bool needs_reset;
 	u32 rbar[VPT_PCI_NUM_BAR_REGS];
 	u64 hw_size[VPT_PCI_NUM_BAR_REGS];
 
@@ -273,6 +281,9 @@ int vpt_pci_reset(struct vpt_pci_device *vpci);
 int vpt_pci_reset_at_open(struct vpt_pci_device *vpci);
 void vpt_pci_reset_add(struct vpt_pci_device *vpci);
 void vpt_pci_reset_del(struct vpt_pci_device *vpci);
+void vpt_pci_reset_open(struct vpt_pci_device *vpci);
+void vpt_pci_reset_open_failed(struct vpt_pci_device *vpci);
+void vpt_pci_reset_close(struct vpt_pci_device *vpci, bool reset_done);
 long vpt_pci_hot_reset_info(struct vpt_pci_device *vpci, void __user *arg);
 long vpt_pci_hot_reset(struct vpt_pci_device *vpci, void __user *arg);
 

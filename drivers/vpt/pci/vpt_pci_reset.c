@@ -10,11 +10,18 @@
  * to vpt-pci (no host driver is reset under its feet) and the user must
  * prove it owns each of them by passing the fds of their groups.
  *
+ * When the last open function of a slot or bus that no function of it
+ * could reset alone is closed, the slot or bus is reset, as upstream's
+ * "dev set" reset on release: the next user of any of them starts from
+ * a reset device.
+ *
  * vpt_pci_reset_lock protects vpt_pci_reset_devices, the functions bound
  * to vpt-pci (added at the end of probe, removed at the start of
- * remove), and serialises hot resets.  It is taken before any device's
- * memory_lock, which a hot reset only try-locks: two functions' locks
- * are of one class, and a busy one makes the reset -EBUSY, as upstream.
+ * remove), their @opened and @needs_reset, and serialises hot resets and
+ * resets on release.  It is taken before any device's memory_lock, which
+ * a hot reset only try-locks: two functions' locks are of one class, and
+ * a busy one makes the reset -EBUSY, as upstream.  (Waking a function
+ * under it takes that function's memory_lock in the runtime PM resume.)
  */
 #include <linux/file.h>
 #include <linux/list.h>
@@ -293,6 +300,59 @@ static bool vpt_pci_owned(struct vpt_pci_device *v, struct file **files,
 }
 
 /*
+ * Collect the functions a reset of @vpci's slot or bus affects into
+ * @aff (to be freed with kfree(aff->vpcis)); -EINVAL if one is not
+ * vpt-pci's.
+ */
+static int vpt_pci_affected_collect(struct vpt_pci_device *vpci, bool slot,
+				    struct vpt_pci_affected *aff)
+{
+	struct vpt_pci_walk walk = {
+		.pdev = vpci->pdev, .slot = slot, .fn = vpt_pci_collect_one,
+		.data = aff,
+	};
+	int ret;
+
+	lockdep_assert_held(&vpt_pci_reset_lock);
+	aff->n = 0;
+	aff->max = vpt_pci_count_affected(vpci->pdev, slot);
+	aff->vpcis = kcalloc(aff->max, sizeof(*aff->vpcis), GFP_KERNEL);
+	if (!aff->vpcis)
+		return -ENOMEM;
+	ret = vpt_pci_walk(&walk);
+	if (ret) {
+		kfree(aff->vpcis);
+		aff->vpcis = NULL;
+	}
+	return ret;
+}
+
+/* Wake every affected function (idle ones are in D3hot) and hold it. */
+static int vpt_pci_affected_get(struct vpt_pci_affected *aff)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < aff->n; i++) {
+		ret = vpt_pci_power_get(aff->vpcis[i]);
+		if (ret) {
+			while (i--)
+				vpt_pci_power_put(aff->vpcis[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void vpt_pci_affected_put(struct vpt_pci_affected *aff)
+{
+	unsigned int i;
+
+	for (i = 0; i < aff->n; i++)
+		vpt_pci_power_put(aff->vpcis[i]);
+}
+
+/*
  * Reset the slot or bus of @vpci, proven owned by the group files
  * @files: every affected function is vpt-pci's and in one of them.
  */
@@ -300,23 +360,13 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 				struct file **files, unsigned int nfiles)
 {
 	struct vpt_pci_affected aff = { };
-	struct vpt_pci_walk walk = {
-		.pdev = vpci->pdev, .slot = slot, .fn = vpt_pci_collect_one,
-		.data = &aff,
-	};
-	unsigned int i, locked = 0, active = 0;
+	unsigned int i, locked = 0;
 	int ret;
 
 	mutex_lock(&vpt_pci_reset_lock);
-	aff.max = vpt_pci_count_affected(vpci->pdev, slot);
-	aff.vpcis = kcalloc(aff.max, sizeof(*aff.vpcis), GFP_KERNEL);
-	if (!aff.vpcis) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
-	ret = vpt_pci_walk(&walk);
+	ret = vpt_pci_affected_collect(vpci, slot, &aff);
 	if (ret)
-		goto out_free;
+		goto out_unlock;
 	for (i = 0; i < aff.n; i++) {
 		if (!vpt_pci_owned(aff.vpcis[i], files, nfiles)) {
 			ret = -EINVAL;
@@ -324,12 +374,9 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 		}
 	}
 
-	/* Functions nobody has open idle in D3hot: wake them all first. */
-	for (active = 0; active < aff.n; active++) {
-		ret = vpt_pci_power_get(aff.vpcis[active]);
-		if (ret)
-			goto out_put;
-	}
+	ret = vpt_pci_affected_get(&aff);
+	if (ret)
+		goto out_free;
 
 	/* Lock every function out of its BARs, mmaps zapped. */
 	for (locked = 0; locked < aff.n; locked++) {
@@ -351,20 +398,99 @@ static int vpt_pci_do_hot_reset(struct vpt_pci_device *vpci, bool slot,
 	ret = pci_reset_bus(vpci->pdev);
 	for (i = 0; i < aff.n; i++) {
 		trace_vpt_pci_reset(pci_name(aff.vpcis[i]->pdev), ret);
-		if (!ret)
+		if (!ret) {
+			aff.vpcis[i]->needs_reset = false;
 			vpt_pci_hw_bars_size(aff.vpcis[i], "hot reset");
+		}
 	}
 out_up:
 	while (locked--)
 		up_write(&aff.vpcis[locked]->memory_lock);
-out_put:
-	while (active--)
-		vpt_pci_power_put(aff.vpcis[active]);
+	vpt_pci_affected_put(&aff);
 out_free:
 	kfree(aff.vpcis);
 out_unlock:
 	mutex_unlock(&vpt_pci_reset_lock);
 	return ret;
+}
+
+/**
+ * vpt_pci_reset_open() - a function is being opened
+ * @vpci: the device, first in its open_device
+ *
+ * From here until vpt_pci_reset_close() no reset of its slot or bus on
+ * another function's release touches it.
+ */
+void vpt_pci_reset_open(struct vpt_pci_device *vpci)
+{
+	mutex_lock(&vpt_pci_reset_lock);
+	vpci->opened = true;
+	mutex_unlock(&vpt_pci_reset_lock);
+}
+
+/**
+ * vpt_pci_reset_open_failed() - undo vpt_pci_reset_open() for a failed open
+ * @vpci: the device
+ */
+void vpt_pci_reset_open_failed(struct vpt_pci_device *vpci)
+{
+	mutex_lock(&vpt_pci_reset_lock);
+	vpci->opened = false;
+	mutex_unlock(&vpt_pci_reset_lock);
+}
+
+/*
+ * The reset on release: if no function of @vpci's slot or bus is open
+ * and one of them could not be reset when it was closed, reset them all
+ * (every one must be vpt-pci's).  Nobody can reach them meanwhile: their
+ * opens wait for vpt_pci_reset_lock.
+ */
+static void vpt_pci_set_reset(struct vpt_pci_device *vpci)
+{
+	struct vpt_pci_affected aff = { };
+	bool needs = false, slot;
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held(&vpt_pci_reset_lock);
+	if (vpt_pci_hot_reset_scope(vpci->pdev, &slot) ||
+	    vpt_pci_affected_collect(vpci, slot, &aff))
+		return;
+	for (i = 0; i < aff.n; i++) {
+		if (aff.vpcis[i]->opened)
+			goto out_free;
+		needs |= aff.vpcis[i]->needs_reset;
+	}
+	if (!needs || vpt_pci_affected_get(&aff))
+		goto out_free;
+
+	ret = pci_reset_bus(vpci->pdev);
+	for (i = 0; i < aff.n; i++) {
+		trace_vpt_pci_reset(pci_name(aff.vpcis[i]->pdev), ret);
+		if (ret)
+			continue;
+		aff.vpcis[i]->needs_reset = false;
+		vpt_pci_hw_bars_size(aff.vpcis[i], "reset on release");
+	}
+	vpt_pci_affected_put(&aff);
+out_free:
+	kfree(aff.vpcis);
+}
+
+/**
+ * vpt_pci_reset_close() - a function was closed: reset its set if need be
+ * @vpci: the device, at the end of its close_device (disabled, state
+ *        restored)
+ * @reset_done: its own function reset at close worked
+ */
+void vpt_pci_reset_close(struct vpt_pci_device *vpci, bool reset_done)
+{
+	mutex_lock(&vpt_pci_reset_lock);
+	vpci->opened = false;
+	vpci->needs_reset = !reset_done;
+	if (vpci->needs_reset)
+		vpt_pci_set_reset(vpci);
+	mutex_unlock(&vpt_pci_reset_lock);
 }
 
 /**

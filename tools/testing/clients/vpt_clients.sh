@@ -4,7 +4,8 @@
 # vpt_clients: run unmodified VFIO clients inside the test VM against the
 # stack that is loaded (VPT_STACK: vpt, or upstream's vfio for fairness):
 #
-#  * QEMU's vfio-pci with edu 00:04.0, ivshmem 00:05.0 and nvme 00:06.0:
+#  * QEMU's vfio-pci with edu 00:04.0, ivshmem 00:05.0 and nvme 00:06.0
+#    (and with run.sh --sriov an igb VF, VPT_SRIOV_VF):
 #    it realizes them, maps its RAM through MAP_DMA, SeaBIOS sizes and
 #    assigns their BARs through the stack's virtual config space, QEMU
 #    quits cleanly and nothing stays pinned.  Debian 12's QEMU 7.2 (under
@@ -50,6 +51,13 @@ NET=0000:00:07.0
 # What the guest's own drivers bind NET to (virtio-pci, for 9p).
 NATIVE=virtio-pci
 DEVICES="0000:00:04.0 0000:00:05.0 0000:00:06.0 $NET"
+# run.sh --sriov: an igb VF too, whose BAR registers are read-only zero
+# (the PF's SR-IOV capability places them): QEMU must still see its
+# identity and sizes, and its firmware place its BARs.
+if [ -n "${VPT_SRIOV_VF:-}" ]; then
+	QEMU_DEVS="$QEMU_DEVS igbvf=$VPT_SRIOV_VF"
+	DEVICES="$DEVICES $VPT_SRIOV_VF"
+fi
 # QEMU maps its guest RAM (128 MiB; q35's TSEG and the legacy holes are not
 # RAM) through MAP_DMA at realize: at least half of it must be pinned.
 QEMU_RAM_PAGES=16384
@@ -154,7 +162,10 @@ host_root() {
 	mkdir -p $H &&
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro \
 		hostroot $H &&
-	mount_root $H
+	mount_root $H || return 1
+	# The host's own root (Debian 12), not the root an outer QEMU runs in.
+	grep -q '^12\.' $H/etc/debian_version ||
+		{ echo "shared root is Debian $(cat $H/etc/debian_version)"; return 1; }
 }
 
 # Debian 13's root, inside the host's; with the identity flavour, the

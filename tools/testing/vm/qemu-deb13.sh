@@ -13,6 +13,11 @@
 #
 #   VPT_OUT=DIR  a directory outside the tree the arguments name (run.sh's
 #                --out), bind-mounted too
+#
+# The host's root is visible inside the root at $CACHE/hostroot (a
+# recursive bind made in a private mount namespace, gone with it), for
+# run.sh --clients to share with the guest over 9p as it shares / under
+# the host's QEMU.
 set -eu
 
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -34,5 +39,10 @@ if [ ! -x "$ROOT/usr/bin/qemu-system-x86_64" ] ||
 	"$TOP/tools/kbuild.sh" --root-apt -o DPkg::Lock::Timeout=600 \
 		install -y -qq --no-install-recommends $PKGS >&2
 fi
-exec "$TOP/tools/kbuild.sh" --root env ${VPT_OUT:+VPT_OUT="$VPT_OUT"} \
-	qemu-system-x86_64 "$@"
+mkdir -p "$CACHE/hostroot"
+# shellcheck disable=SC2016
+exec unshare -m --propagation private sh -c '
+	mount --rbind / "$1/hostroot"
+	shift
+	exec "$@"' sh "$CACHE" "$TOP/tools/kbuild.sh" --root \
+	env ${VPT_OUT:+VPT_OUT="$VPT_OUT"} qemu-system-x86_64 "$@"

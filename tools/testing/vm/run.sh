@@ -179,6 +179,10 @@ fi
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-sriov}
 # QEMU 7.2 has no igb: Debian 13's QEMU emulates it, with SR-IOV.
 [ $SRIOV -eq 0 ] || QEMU="$TOP/tools/testing/vm/qemu-deb13.sh"
+# --clients shares the host's root with the guest: under Debian 13's QEMU,
+# which runs in a root of its own, at the path qemu-deb13.sh binds it to.
+HOSTROOT=/
+[ "$QEMU" = qemu-system-x86_64 ] || HOSTROOT=${VPT_CACHE:-/var/cache/vpt}/hostroot
 [ "$INTREMAP" = on ] ||
 	OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")-no-intremap}
 OUT=${OUT:-$TOP/out/vm-$KVER-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")}
@@ -534,7 +538,7 @@ VPT_OUT=$OUT timeout $((TIMEOUT + 120)) $QEMU \
 	-device edu,bus=br0,addr=01.0,dma_mask=0xffffffffffffffff \
 	-device virtio-net-pci,bus=br0,addr=02.0 \
 	$([ $CLIENTS -eq 0 ] || echo "-device virtio-9p-pci,fsdev=hostfs,mount_tag=hostroot,addr=09.0
-		-fsdev local,id=hostfs,path=/,security_model=none,readonly=on,multidevs=remap") \
+		-fsdev local,id=hostfs,path=$HOSTROOT,security_model=none,readonly=on,multidevs=remap") \
 	$([ $SRIOV -eq 0 ] || echo "-device igb,addr=0b.0") \
 	$([ $HOTPLUG -eq 0 ] || echo "-device pcie-root-port,id=rp0,chassis=1,slot=1,addr=0a.0
 		-device edu,id=hpedu,bus=rp0,dma_mask=0xffffffffffffffff

@@ -2,7 +2,8 @@
 /*
  * vpt_pci_reset_test - function and bus ("hot") resets, as upstream
  * vfio-pci answers them: VFIO_DEVICE_FLAGS_RESET, VFIO_DEVICE_RESET,
- * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and VFIO_DEVICE_PCI_HOT_RESET.
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and VFIO_DEVICE_PCI_HOT_RESET, and
+ * the bus reset on release of functions that cannot be reset alone.
  *
  * The VM has an edu and a virtio-net function behind a PCIe-to-PCI
  * bridge (one IOMMU group, one bus to reset); the fixture binds both to
@@ -16,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -206,6 +208,89 @@ TEST_F(bridged, hot_reset_with_a_container_fd_is_einval)
 }
 
 /* A function on the root bus has no bus to reset: ENODEV for both. */
+/* virtio's legacy device status (I/O BAR0): 0 after a device reset. */
+#define VIRTIO_PCI_STATUS	0x12
+#define VIRTIO_ACKNOWLEDGE	1
+
+/* I/O decode on, for the legacy BAR; 0 or -errno. */
+static int net_io_on(int device)
+{
+	uint16_t cmd;
+	int ret = vpt_cfg_read(device, PCI_COMMAND, &cmd, 2);
+
+	if (ret)
+		return ret;
+	cmd |= PCI_COMMAND_IO;
+	return vpt_cfg_write(device, PCI_COMMAND, &cmd, 2);
+}
+
+/* The virtio-net's fd from the group the edu shares; fd or -errno. */
+static int net_fd(int group, const char *bdf)
+{
+	int fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+
+	if (fd < 0)
+		return -errno;
+	if (net_io_on(fd)) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* Open the virtio-net, set its status to ACKNOWLEDGE, close it; 0 or -errno. */
+static int net_acknowledge(int group, const char *bdf)
+{
+	uint8_t status = VIRTIO_ACKNOWLEDGE;
+	int fd = net_fd(group, bdf), ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (pwrite(fd, &status, 1, VPT_REGION_OFFSET(0) + VIRTIO_PCI_STATUS) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Open the virtio-net, read its status, close it; 0 or -errno. */
+static int net_status(int group, const char *bdf, uint8_t *status)
+{
+	int fd = net_fd(group, bdf), ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (pread(fd, status, 1, VPT_REGION_OFFSET(0) + VIRTIO_PCI_STATUS) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Neither function can be reset alone, so the bus is reset when the
+ * last of them is closed: the next user finds the device reset.
+ */
+TEST_F(bridged, closing_the_last_function_resets_the_bus)
+{
+	uint8_t status = 0;
+
+	ASSERT_EQ(0, net_acknowledge(self->d.group, self->net));
+	/* The edu's fd was the other open one: now none is. */
+	close(self->d.device);
+	self->d.device = -1;
+	ASSERT_EQ(0, net_status(self->d.group, self->net, &status));
+	EXPECT_EQ(0, status);
+}
+
+/* While another function of the bus is open, closing one resets nothing. */
+TEST_F(bridged, closing_one_of_two_open_functions_resets_nothing)
+{
+	uint8_t status = 0;
+
+	ASSERT_EQ(0, net_acknowledge(self->d.group, self->net));
+	ASSERT_EQ(0, net_status(self->d.group, self->net, &status));
+	EXPECT_EQ(VIRTIO_ACKNOWLEDGE, status);
+}
+
 TEST(hot_reset_on_the_root_bus_is_enodev)
 {
 	struct vfio_pci_hot_reset_info hdr = { .argsz = sizeof(hdr) };
