@@ -165,22 +165,23 @@ static ssize_t vpt_pci_region_rw(struct vpt_pci_device *vpci,
 	}
 }
 
-/* Every access resumes the device for its duration, as upstream. */
+/* Every access has the device resumed for its duration, as upstream. */
 static ssize_t vpt_pci_rw(struct vpt_pci_device *vpci, char __user *buf,
 			  size_t count, loff_t *ppos, bool iswrite)
 {
+	bool held;
 	ssize_t ret;
 
 	if (VPT_PCI_INDEX(*ppos) >= VFIO_PCI_NUM_REGIONS)
 		return -EINVAL;
-	ret = vpt_pci_power_get(vpci);
+	ret = vpt_pci_power_access_get(vpci, &held);
 	if (ret) {
 		pci_info_ratelimited(vpci->pdev, "runtime resume failed: %zd\n",
 				     ret);
 		return -EIO;
 	}
 	ret = vpt_pci_region_rw(vpci, buf, count, ppos, iswrite);
-	vpt_pci_power_put(vpci);
+	vpt_pci_power_access_put(vpci, held);
 	return ret;
 }
 

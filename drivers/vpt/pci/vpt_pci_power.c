@@ -23,7 +23,8 @@
  * state in D3hot (No_Soft_Reset clear) gets it back on its way to D0.
  *
  * Locking: @pm_engaged, @pm_wake, @pm_save, @pm_hold_d0 under memory_lock,
- * taken for writing; the runtime PM callbacks take it too, so nothing
+ * taken for writing (@pm_engaged is also read without it, by an access
+ * deciding whether it must resume the device); the runtime PM callbacks take it too, so nothing
  * may resume the device with memory_lock (or a lock above it) held.
  */
 #include <linux/eventfd.h>
@@ -132,7 +133,7 @@ static int vpt_pci_power_entry(struct vpt_pci_device *vpci,
 		up_write(&vpci->memory_lock);
 		return -EINVAL;
 	}
-	vpci->pm_engaged = true;
+	WRITE_ONCE(vpci->pm_engaged, true);
 	vpci->pm_wake = wake;
 	/* The ioctl's own reference goes on return: then it may suspend. */
 	pm_runtime_put_noidle(&vpci->pdev->dev);
@@ -146,7 +147,7 @@ static void vpt_pci_power_exit_locked(struct vpt_pci_device *vpci)
 	lockdep_assert_held_write(&vpci->memory_lock);
 	if (!vpci->pm_engaged)
 		return;
-	vpci->pm_engaged = false;
+	WRITE_ONCE(vpci->pm_engaged, false);
 	pm_runtime_get_noresume(&vpci->pdev->dev);
 	if (vpci->pm_wake) {
 		eventfd_ctx_put(vpci->pm_wake);
@@ -250,6 +251,38 @@ int vpt_pci_power_get(struct vpt_pci_device *vpci)
 void vpt_pci_power_put(struct vpt_pci_device *vpci)
 {
 	pm_runtime_put(&vpci->pdev->dev);
+}
+
+/**
+ * vpt_pci_power_access_get() - resume the function for a read or write
+ * @vpci: the device, open, no lock of ours held
+ * @held: set to whether a reference was taken (pass it to
+ *        vpt_pci_power_access_put())
+ *
+ * The open's reference keeps the device active unless low power is
+ * engaged, so only then does an access take one of its own, as
+ * upstream's always does: that keeps the PM core's spinlock off every
+ * access.  A LOW_POWER_ENTRY racing with the access cannot suspend the
+ * device under a BAR access: the suspend callback waits for
+ * memory_lock, which the access holds.
+ *
+ * Return: 0, or the runtime PM errno.
+ */
+int vpt_pci_power_access_get(struct vpt_pci_device *vpci, bool *held)
+{
+	*held = READ_ONCE(vpci->pm_engaged);
+	return *held ? vpt_pci_power_get(vpci) : 0;
+}
+
+/**
+ * vpt_pci_power_access_put() - the read or write is over
+ * @vpci: the device
+ * @held: what vpt_pci_power_access_get() said
+ */
+void vpt_pci_power_access_put(struct vpt_pci_device *vpci, bool held)
+{
+	if (held)
+		vpt_pci_power_put(vpci);
 }
 
 /**

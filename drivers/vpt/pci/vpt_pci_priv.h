@@ -321,6 +321,8 @@ void vpt_pci_power_write_pmcsr(struct vpt_pci_device *vpci, u16 ctl);
 int vpt_pci_power_feature(struct vpt_pci_device *vpci, u32 feature,
 			  u32 flags, void __user *arg, size_t argsz);
 int vpt_pci_power_get(struct vpt_pci_device *vpci);
+int vpt_pci_power_access_get(struct vpt_pci_device *vpci, bool *held);
+void vpt_pci_power_access_put(struct vpt_pci_device *vpci, bool held);
 void vpt_pci_power_put(struct vpt_pci_device *vpci);
 int vpt_pci_power_open(struct vpt_pci_device *vpci);
 void vpt_pci_power_close(struct vpt_pci_device *vpci);
