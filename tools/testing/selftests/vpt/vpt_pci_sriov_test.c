@@ -422,6 +422,14 @@ FIXTURE_TEARDOWN(pf)
 	}
 }
 
+/* Open VF @bdf into @vf as "<bdf> <opts>"; 0 or -errno. */
+static int open_vf(struct vpt_dev *vf, const char *bdf, const char *opts)
+{
+	char name[128];
+
+	return vpt_dev_open_named(vf, bdf, named(name, sizeof(name), bdf, opts));
+}
+
 TEST_F(pf, numvfs_gives_the_vfs_to_the_stack)
 {
 	char drv[64];
@@ -495,29 +503,20 @@ TEST_F(pf, vf_without_token_is_eacces)
 
 TEST_F(pf, vf_with_wrong_token_is_eacces)
 {
-	char name[128];
-
 	if (!self->pf_bdf)
 		return;	/* skipped in setup (the harness runs us anyway) */
 	ASSERT_EQ(0, vf_token_feature(self->pf.device,
 				      VFIO_DEVICE_FEATURE_SET, TOKEN));
-	EXPECT_EQ(-EACCES, vpt_dev_open_named(&self->vf, self->vf_bdf,
-					      named(name, sizeof(name),
-						    self->vf_bdf,
-						    "vf_token=" OTHER_TOKEN)));
+	EXPECT_EQ(-EACCES, open_vf(&self->vf, self->vf_bdf, "vf_token=" OTHER_TOKEN));
 }
 
 TEST_F(pf, vf_with_the_pfs_token_opens)
 {
-	char name[128];
-
 	if (!self->pf_bdf)
 		return;	/* skipped in setup (the harness runs us anyway) */
 	ASSERT_EQ(0, vf_token_feature(self->pf.device,
 				      VFIO_DEVICE_FEATURE_SET, TOKEN));
-	EXPECT_EQ(0, vpt_dev_open_named(&self->vf, self->vf_bdf,
-					named(name, sizeof(name), self->vf_bdf,
-					      "vf_token=" TOKEN)));
+	EXPECT_EQ(0, open_vf(&self->vf, self->vf_bdf, "vf_token=" TOKEN));
 }
 
 /* While a VF is open, a new PF fd must prove it holds the token. */
@@ -530,9 +529,7 @@ TEST_F(pf, pf_with_open_vf_needs_the_token)
 		return;	/* skipped in setup (the harness runs us anyway) */
 	ASSERT_EQ(0, vf_token_feature(self->pf.device,
 				      VFIO_DEVICE_FEATURE_SET, TOKEN));
-	ASSERT_EQ(0, vpt_dev_open_named(&self->vf, self->vf_bdf,
-					named(name, sizeof(name), self->vf_bdf,
-					      "vf_token=" TOKEN)));
+	ASSERT_EQ(0, open_vf(&self->vf, self->vf_bdf, "vf_token=" TOKEN));
 	EXPECT_EQ(-EACCES, get_device_fd(self->pf.group, self->pf_bdf));
 	EXPECT_EQ(-EACCES, get_device_fd(self->pf.group,
 					 named(name, sizeof(name), self->pf_bdf,
@@ -558,9 +555,7 @@ TEST_F(pf, token_named_for_the_pf_sets_it)
 						 "vf_token=" OTHER_TOKEN));
 	ASSERT_LE(0, fd);
 	close(fd);
-	EXPECT_EQ(0, vpt_dev_open_named(&self->vf, self->vf_bdf,
-					named(name, sizeof(name), self->vf_bdf,
-					      "vf_token=" OTHER_TOKEN)));
+	EXPECT_EQ(0, open_vf(&self->vf, self->vf_bdf, "vf_token=" OTHER_TOKEN));
 }
 
 TEST_F(pf, token_probe_of_set_succeeds)
@@ -584,15 +579,11 @@ TEST_F(pf, token_get_is_einval)
 /* The VF itself has no token to set. */
 TEST_F(pf, token_feature_on_the_vf_is_enotty)
 {
-	char name[128];
-
 	if (!self->pf_bdf)
 		return;	/* skipped in setup (the harness runs us anyway) */
 	ASSERT_EQ(0, vf_token_feature(self->pf.device,
 				      VFIO_DEVICE_FEATURE_SET, TOKEN));
-	ASSERT_EQ(0, vpt_dev_open_named(&self->vf, self->vf_bdf,
-					named(name, sizeof(name), self->vf_bdf,
-					      "vf_token=" TOKEN)));
+	ASSERT_EQ(0, open_vf(&self->vf, self->vf_bdf, "vf_token=" TOKEN));
 	EXPECT_EQ(-ENOTTY, vf_token_feature(self->vf.device,
 					    VFIO_DEVICE_FEATURE_SET, TOKEN));
 }
