@@ -15,9 +15,9 @@
 # in-tree vfio, one run without interrupt remapping, one QMP
 # hot-unplug, and the SR-IOV tests (an igb PF and its VFs, Debian 13's
 # QEMU) on vpt and on the in-tree vfio; and the width tests on AMD-Vi
-# (newest kernel) and
-# virtio-iommu (Debian 13's 6.12).  The last line totals the kselftest
-# results of every VM run: "N passed, N failed, N skipped".
+# (every kernel) and on virtio-iommu at 39, 48 and 64 bits (every kernel
+# from 6.12).  The last line totals the kselftest results of every VM
+# run: "N passed, N failed, N skipped".
 # VPT_RUNS="6.1:39 deb13-bpo:clients"
 # picks runs.
 set -u
@@ -38,17 +38,21 @@ eval "$deps"
 # same on the in-tree stack, for parity;
 # "sriov" and "sriov-vfio" the SR-IOV tests on each stack, likewise.
 # The other IOMMUs run the width, ranges, skip and reject tests only
-# (WIDTH_TESTS): "amd" is AMD-Vi (64 bits up to 6.12, 48 from 7.x) on the
-# newest kernel, "virtio48" virtio-iommu at aw-bits 48 (Debian 13's QEMU
-# as the outer emulator) on Debian 13's 6.12.  "virtio64" (QEMU 7.2's
-# default input range) is picked with VPT_RUNS; virtio-iommu under 7.x
-# does not give the devices groups yet (Documentation/testing.rst).
+# (WIDTH_TESTS), on every kernel that has their driver: "amd" is AMD-Vi
+# (64 bits up to 6.12, 48 from 7.x), "virtio39" and "virtio48"
+# virtio-iommu at those aw-bits (Debian 13's QEMU as the outer emulator),
+# "virtio64" at QEMU 7.2's default input range; virtio_iommu is a module
+# from 6.12 (6.1 has none).  VT-d offers no 57 bits in either QEMU.
 NEWEST=${KERNELS##* }
 SPECIAL="smoke clients clients-vfio nointremap hotplug sriov sriov-vfio"
 WIDTH_TESTS="vpt_width_test vpt_dma_test vpt_ctl_test vpt_trace_test"
 RUNS=${VPT_RUNS:-"6.1:39 6.1:48 6.12:48 deb13:39 $NEWEST:39 $NEWEST:48
 	$(for w in $SPECIAL; do printf '6.1:%s %s:%s ' "$w" "$NEWEST" "$w"; done)
-	$NEWEST:amd deb13:virtio48"}
+	$(for k in $KERNELS; do printf '%s:amd ' "$k"; done)
+	$(for k in $KERNELS; do
+		[ "$k" = 6.1 ] || printf '%s:virtio39 %s:virtio48 %s:virtio64 ' \
+			"$k" "$k" "$k"
+	  done)"}
 mkdir -p out
 # Kbuild's clean deletes every *.ko under the tree, out/ included, so the
 # per-kernel modules are kept outside it while the other kernel builds.

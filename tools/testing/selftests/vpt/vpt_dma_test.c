@@ -1632,7 +1632,7 @@ FIXTURE_SETUP(bridge)
 	self->d.device = -1;
 	if (vpt_find_other(0x1234, 0x11e8, VPT_EDU_BDF, self->bdf2,
 			   sizeof(self->bdf2)))
-		SKIP(return, "no second edu");
+		SKIP(return, "%s", VPT_NO_BRIDGE_DEVS_REASON);
 	if (vpt_iommu_group(self->bdf2) < 0)
 		SKIP(return, "%s: %s", self->bdf2, VPT_NO_BRIDGE_GROUP_REASON);
 	self->group2_id = vpt_iommu_group(self->bdf2);
