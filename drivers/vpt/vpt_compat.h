@@ -48,6 +48,13 @@ static inline int vpt_pci_set_driver_override(struct pci_dev *pdev,
 #endif
 }
 
+/* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int vpt_iommu_map(struct iommu_domain *domain,
 				unsigned long iova, phys_addr_t paddr,

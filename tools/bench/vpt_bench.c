@@ -9,7 +9,7 @@
  * nothing about time; tools/bench/table.sh sets two stacks' rows side by
  * side.
  *
- * usage: vpt_bench [--quick | --smoke | --map BACKING MIB]
+ * usage: vpt_bench [--quick | --smoke | --map BACKING MIB | --rw]
  *   --quick  fewer repetitions, no 1 GiB maps (nor 1 GiB hugetlb or 2 GiB
  *            THP), no 10k/65k live entries
  *   --smoke  a tiny pass of every row (4 MiB maps, 16 live entries) that
@@ -17,6 +17,7 @@
  *            "# Totals:" line and exits non-zero if one could not
  *   --map    only the map/unmap row of MIB MiB of BACKING (4k, thp,
  *            hugetlb or hugetlb1g), for tools/bench/profile.sh to trace
+ *   --rw     only the config and BAR read/write rows, likewise
  */
 #include <poll.h>
 #include <linux/mman.h>
@@ -33,7 +34,7 @@
 #define HUGE_2M		(2 * MIB)
 #define MAX_REPS	5
 
-enum mode { FULL, QUICK, SMOKE, MAP };
+enum mode { FULL, QUICK, SMOKE, MAP, RW };
 static enum mode mode;
 static int failures;
 
@@ -50,7 +51,7 @@ static void fail(const char *fmt, const char *what, int err)
 static int pick(int full, int quick, int smoke)
 {
 	return mode == FULL || mode == MAP ? full :
-	       mode == QUICK ? quick : smoke;
+	       mode == QUICK || mode == RW ? quick : smoke;
 }
 
 static double now_us(void)
@@ -564,6 +565,8 @@ int main(int argc, char **argv)
 		mode = QUICK;
 	} else if (argc > 1 && !strcmp(argv[1], "--smoke")) {
 		mode = SMOKE;
+	} else if (argc == 2 && !strcmp(argv[1], "--rw")) {
+		mode = RW;
 	} else if (argc == 4 && !strcmp(argv[1], "--map")) {
 		mode = MAP;
 		while (map_backing < HUGETLB_1G &&
@@ -574,7 +577,8 @@ int main(int argc, char **argv)
 	if ((argc > 1 && mode == FULL) ||
 	    (mode == MAP && (!map_mib ||
 			     strcmp(argv[2], backing_name[map_backing]))))
-		return fprintf(stderr, "usage: %s [--quick|--smoke|--map BACKING MIB]\n",
+		return fprintf(stderr,
+			       "usage: %s [--quick|--smoke|--map BACKING MIB|--rw]\n",
 			       argv[0]), 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	exec_without_aslr(argv);
@@ -589,13 +593,15 @@ int main(int argc, char **argv)
 		vpt_dev_close(&edu);
 		goto done;
 	}
-	bench_container(&edu);
+	if (mode != RW)
+		bench_container(&edu);
 	a = (struct rw_arg){ .fd = edu.device, .buf = &cfg, .len = 4,
 		.off = VPT_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) };
 	bench_latency("config_read4", "us", 10, op_pread, &a);
 	/* edu 0x04 inverts what is written; 0x08-0x43 take zeroes safely. */
 	bench_bar(&edu, 0, 0x4, "edu");
-	bench_msi(&edu);
+	if (mode != RW)
+		bench_msi(&edu);
 	vpt_dev_close(&edu);
 
 	ret = vpt_dev_open(&ivshmem, VPT_IVSHMEM_BDF);

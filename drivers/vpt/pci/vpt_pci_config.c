@@ -503,7 +503,7 @@ ssize_t vpt_pci_config_rw(struct vpt_pci_device *vpci, char __user *buf,
 
 		/* User memory is touched without any of our locks held. */
 		if (iswrite) {
-			if (copy_from_user(&le, buf + done, n))
+			if (vpt_pci_copy_user(&le, buf + done, n, false))
 				return -EFAULT;
 			val = le32_to_cpu(le);
 		}
@@ -519,7 +519,7 @@ ssize_t vpt_pci_config_rw(struct vpt_pci_device *vpci, char __user *buf,
 
 		if (!iswrite) {
 			le = cpu_to_le32(val);
-			if (copy_to_user(buf + done, &le, n))
+			if (vpt_pci_copy_user(&le, buf + done, n, true))
 				return -EFAULT;
 		}
 		pos += n;

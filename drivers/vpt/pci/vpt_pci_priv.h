@@ -65,6 +65,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/vfio.h>
@@ -292,6 +293,47 @@ int vpt_pci_config_init(struct vpt_pci_device *vpci);
 void vpt_pci_config_free(struct vpt_pci_device *vpci);
 ssize_t vpt_pci_config_rw(struct vpt_pci_device *vpci, char __user *buf,
 			  size_t count, loff_t *ppos, bool iswrite);
+
+/* Copy in the direction asked; always inlined, so a constant @n stays one. */
+static __always_inline unsigned long vpt_pci_copy_n(void *kbuf,
+						    char __user *ubuf,
+						    size_t n, bool to_user)
+{
+	return to_user ? copy_to_user(ubuf, kbuf, n) :
+			 copy_from_user(kbuf, ubuf, n);
+}
+
+/**
+ * vpt_pci_copy_user() - copy a read's or write's bytes to or from the user
+ * @kbuf: the kernel side: a bounce buffer or a register value
+ * @ubuf: the user's buffer
+ * @n: bytes
+ * @to_user: copy @kbuf to @ubuf rather than @ubuf to @kbuf
+ *
+ * The register-sized accesses that nearly every pread/pwrite is copy a
+ * constant size: the compiler then proves @kbuf big enough, and hardened
+ * usercopy's run-time check of it (check_object_size(), a walk of the
+ * stack for an on-stack buffer) is left out; on 7.x that check was a
+ * quarter of a 4-byte BAR pread.
+ *
+ * Return: the number of bytes not copied.
+ */
+static inline unsigned long vpt_pci_copy_user(void *kbuf, char __user *ubuf,
+					      size_t n, bool to_user)
+{
+	switch (n) {
+	case 1:
+		return vpt_pci_copy_n(kbuf, ubuf, 1, to_user);
+	case 2:
+		return vpt_pci_copy_n(kbuf, ubuf, 2, to_user);
+	case 4:
+		return vpt_pci_copy_n(kbuf, ubuf, 4, to_user);
+	case 8:
+		return vpt_pci_copy_n(kbuf, ubuf, 8, to_user);
+	default:
+		return vpt_pci_copy_n(kbuf, ubuf, n, to_user);
+	}
+}
 
 /* vpt_pci_rdwr.c */
 int vpt_pci_bar_map(struct vpt_pci_device *vpci, int bar, void __iomem **io);

@@ -90,25 +90,6 @@ void vpt_pci_bars_release(struct vpt_pci_device *vpci)
 }
 
 /*
- * The user's bytes are the device's little-endian register contents; the
- * bounce buffer is not aligned to the access, hence the memcpy.
- */
-static u32 vpt_pci_get_le(const u8 *p, size_t n)
-{
-	__le64 le = 0;
-
-	memcpy(&le, p, n);
-	return le64_to_cpu(le);
-}
-
-static void vpt_pci_put_le(u8 *p, size_t n, u64 v)
-{
-	__le64 le = cpu_to_le64(v);
-
-	memcpy(p, &le, n);
-}
-
-/*
  * Move @count bytes between @kbuf and @io + @off in naturally aligned 1, 2,
  * 4 (and with @qword, 8) byte accesses.  Bytes in [@hole_start, @hole_end)
  * are not accessed: they read as 0xff and writes to them are dropped.
@@ -133,29 +114,25 @@ static void vpt_pci_do_io(void __iomem *io, u64 off, u8 *kbuf, size_t count,
 #ifdef readq
 		if (qword && n >= 8 && !(off % 8)) {
 			n = 8;
-			if (iswrite) {
-				__le64 le;
-
-				memcpy(&le, kbuf, 8);
-				writeq(le64_to_cpu(le), io + off);
-			} else {
-				vpt_pci_put_le(kbuf, 8, readq(io + off));
-			}
+			if (iswrite)
+				writeq(get_unaligned_le64(kbuf), io + off);
+			else
+				put_unaligned_le64(readq(io + off), kbuf);
 			goto next;
 		}
 #endif
 		if (n >= 4 && !(off % 4)) {
 			n = 4;
 			if (iswrite)
-				iowrite32(vpt_pci_get_le(kbuf, 4), io + off);
+				iowrite32(get_unaligned_le32(kbuf), io + off);
 			else
-				vpt_pci_put_le(kbuf, 4, ioread32(io + off));
+				put_unaligned_le32(ioread32(io + off), kbuf);
 		} else if (n >= 2 && !(off % 2)) {
 			n = 2;
 			if (iswrite)
-				iowrite16(vpt_pci_get_le(kbuf, 2), io + off);
+				iowrite16(get_unaligned_le16(kbuf), io + off);
 			else
-				vpt_pci_put_le(kbuf, 2, ioread16(io + off));
+				put_unaligned_le16(ioread16(io + off), kbuf);
 		} else {
 			n = 1;
 			if (iswrite)
@@ -275,14 +252,14 @@ ssize_t vpt_pci_bar_rw(struct vpt_pci_device *vpci, char __user *buf,
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, VPT_PCI_RW_CHUNK);
 
-		if (iswrite && copy_from_user(kbuf, buf + done, n)) {
+		if (iswrite && vpt_pci_copy_user(kbuf, buf + done, n, false)) {
 			ret = -EFAULT;
 			break;
 		}
 		ret = vpt_pci_bar_io(vpci, bar, off + done, kbuf, n, iswrite);
 		if (ret)
 			break;
-		if (!iswrite && copy_to_user(buf + done, kbuf, n)) {
+		if (!iswrite && vpt_pci_copy_user(kbuf, buf + done, n, true)) {
 			ret = -EFAULT;
 			break;
 		}
