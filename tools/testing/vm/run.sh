@@ -135,13 +135,15 @@ esac
 # what the guest kernel needs to use it, UNSAFE the stack's parameter when
 # the IOMMU cannot remap interrupts.
 QEMU=qemu-system-x86_64 IOMMU_CMDLINE="" UNSAFE=0
+# Whether the guest kernel is 7.x or later (the IOMMU code differs).
+case ${REL#debug } in
+[0-6].*) KERNEL7=0 ;;
+*) KERNEL7=1 ;;
+esac
 # QEMU's AMD-Vi has no aw-bits: up to 6.12 amd_iommu gives its v1 page
 # table's full 64 bits, 7.x's (the generic page table code, sized from the
 # IOMMU's reported translation levels) 48.
-case ${REL#debug } in
-[0-6].*) AMD_AW=64 ;;
-*) AMD_AW=48 ;;
-esac
+AMD_AW=$([ $KERNEL7 -eq 1 ] && echo 48 || echo 64)
 case $IOMMU:${AW:=$(case $IOMMU in intel) echo 39 ;; amd) echo $AMD_AW ;; *) echo 64 ;; esac)} in
 intel:39|intel:48)
 	IOMMU_DEV="intel-iommu,intremap=$INTREMAP,aw-bits=$AW"
@@ -167,10 +169,7 @@ IOMMU_LABEL=$([ "$IOMMU" = intel ] || echo " $IOMMU")
 # empty (the tests of the group behind the bridge skip, saying so).
 BRIDGE_DEVS="-device edu,bus=br0,addr=01.0,dma_mask=0xffffffffffffffff
 	-device virtio-net-pci,bus=br0,addr=02.0"
-case $IOMMU:${REL#debug } in
-virtio:[0-6].*) ;;
-virtio:*) BRIDGE_DEVS="" ;;
-esac
+[ "$IOMMU" != virtio ] || [ $KERNEL7 -eq 0 ] || BRIDGE_DEVS=""
 [ "$IOMMU" = intel ] || OUT=${OUT:-$TOP/out/vm-$KVER-$IOMMU-aw$AW$([ "$STACK" = vpt ] || echo "-$STACK")$([ $CLIENTS -eq 0 ] || echo -clients)$([ $SMOKE -eq 0 ] || echo -smoke)$([ $HOTPLUG -eq 0 ] || echo -hotplug)$([ "$INTREMAP" = on ] || echo -no-intremap)}
 # virtio-iommu's driver, loaded in the guest before the stack (virtio-pci
 # is built in from 6.12), and what it depends on, in load order.

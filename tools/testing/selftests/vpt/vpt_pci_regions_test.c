@@ -806,7 +806,7 @@ TEST(ivshmem_mmap_writes_read_back_through_pread)
 TEST(ivshmem_bar_rw_of_every_size_and_offset_matches_mmap)
 {
 	struct vfio_region_info info;
-	uint8_t want[32], got[16], *bytes;
+	uint8_t want[32], got[16];
 	uint32_t *bar, w;
 	struct vpt_dev d;
 	size_t len, off, i;
@@ -838,8 +838,7 @@ TEST(ivshmem_bar_rw_of_every_size_and_offset_matches_mmap)
 			memcpy(want + off, got, len);
 			for (i = 0; i < sizeof(want); i += 4) {
 				w = mmio_read(&bar[i / 4]);
-				bytes = (uint8_t *)&w;
-				ASSERT_EQ(0, memcmp(want + i, bytes, 4))
+				ASSERT_EQ(0, memcmp(want + i, &w, 4))
 					TH_LOG("pwrite of %zu bytes at %zu, word %zu",
 					       len, off, i);
 			}
