@@ -295,6 +295,29 @@ static inline bool vpt_page_is_nth(const struct page *first, unsigned long k,
 #endif
 }
 
+/*
+ * folio_add_pins() (6.14) adds pins to a folio already pinned, which lets
+ * vpt pin a huge page mapped by one page table entry with a single GUP of
+ * its first page (vpt_iommu_pin.c).  Without it every page goes through
+ * GUP.  The entries are read with one load each, which needs a 64-bit
+ * kernel.  VPT_HAVE_FOLIO_ADD_PINS comes from the Kbuild probe for it.
+ */
+#if defined(VPT_HAVE_FOLIO_ADD_PINS) && defined(CONFIG_64BIT)
+#define VPT_PIN_BY_LEAF	true
+
+static inline int vpt_folio_add_pins(struct folio *folio, unsigned int pins)
+{
+	return folio_add_pins(folio, pins);
+}
+#else
+#define VPT_PIN_BY_LEAF	false
+
+static inline int vpt_folio_add_pins(struct folio *folio, unsigned int pins)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
 /* 6.12 hid struct fd's members behind fd_file(). */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

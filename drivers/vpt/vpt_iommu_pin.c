@@ -10,9 +10,19 @@
  * one call, folio by folio, without ever walking the IOMMU page tables
  * back.  THP and hugetlbfs memory comes back from GUP as whole folios of
  * consecutive frames: recording a batch costs one load and compare per
- * page and one run per physically contiguous stretch.  Filling and then
- * reading the page array is all the per-page work there is (upstream's
- * type1 reads it twice more; Documentation/testing.rst, Profiling).
+ * page and one run per physically contiguous stretch.
+ *
+ * GUP returns one page pointer per 4 KiB page however large the folio,
+ * and storing and reading those back is nearly all of a huge-page map's
+ * time (Documentation/testing.rst, Profiling).  So where the kernel has
+ * folio_add_pins(), a huge page mapped by one PMD or PUD entry is pinned
+ * without them: GUP pins its first page, making every check it makes
+ * (access, COW unsharing, long-term pinnability, migration out of
+ * ZONE_MOVABLE and CMA) for the whole folio; then the entry itself is
+ * read, as GUP-fast reads it, and if it maps that page, writably when
+ * the device may write, and only frames of that folio, the pins of the
+ * entry's other pages are added to the folio at once.  Those are the pins
+ * GUP would have taken, and they are unpinned the same way.
  *
  * The whole mapping is charged to RLIMIT_MEMLOCK of the mapping task's
  * mm before anything is pinned, so an over-limit request fails with
@@ -23,8 +33,10 @@
 
 #include <linux/gfp.h>
 #include <linux/iommu.h>
+#include <linux/irqflags.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pgtable.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -43,6 +55,12 @@
 
 /* Mappings of at most this many pages pin through an on-stack array. */
 #define VPT_PIN_STACK	8
+
+/*
+ * Pages that must be left to pin before vpt looks for a huge page entry:
+ * one 2 MiB page.  A look that finds none costs a GUP call of one page.
+ */
+#define VPT_PIN_LEAF_MIN	(SZ_2M / PAGE_SIZE)
 
 /*
  * Runs the array grows to when a mapping first needs more than one: one
@@ -156,6 +174,28 @@ static long vpt_pages_contig(struct page **pages, long n)
 	return j;
 }
 
+/* Record @n pinned frames from @pfn on: extend the last run or add one. */
+static int vpt_pin_runs_append(struct vpt_pin_runs *r, unsigned long pfn,
+			       unsigned long n)
+{
+	struct vpt_dma_run *last = r->nr ? &r->runs[r->nr - 1] : NULL;
+	int ret;
+
+	if (last && pfn == last->pfn + last->npages) {
+		last->npages += n;
+		return 0;
+	}
+	if (r->nr == r->cap) {
+		ret = vpt_pin_runs_grow(r);
+		if (ret)
+			return ret;
+	}
+	r->runs[r->nr].pfn = pfn;
+	r->runs[r->nr].npages = n;
+	r->nr++;
+	return 0;
+}
+
 /*
  * Record @n pinned pages, in IOVA order, as runs: each stretch of
  * consecutive page frames extends the last run or starts a new one.  On
@@ -165,32 +205,114 @@ static long vpt_pages_contig(struct page **pages, long n)
 static int vpt_pin_runs_add(struct vpt_pin_runs *r, struct page **pages,
 			    long n)
 {
-	struct vpt_dma_run *last;
-	unsigned long pfn;
 	long i = 0, j;
 	int ret;
 
 	while (i < n) {
 		j = i + vpt_pages_contig(pages + i, n - i);
-		pfn = page_to_pfn(pages[i]);
-		last = r->nr ? &r->runs[r->nr - 1] : NULL;
-		if (last && pfn == last->pfn + last->npages) {
-			last->npages += j - i;
-		} else {
-			if (r->nr == r->cap) {
-				ret = vpt_pin_runs_grow(r);
-				if (ret) {
-					unpin_user_pages(pages + i, n - i);
-					return ret;
-				}
-			}
-			r->runs[r->nr].pfn = pfn;
-			r->runs[r->nr].npages = j - i;
-			r->nr++;
+		ret = vpt_pin_runs_append(r, page_to_pfn(pages[i]), j - i);
+		if (ret) {
+			unpin_user_pages(pages + i, n - i);
+			return ret;
 		}
 		i = j;
 	}
 	return 0;
+}
+
+/*
+ * How many pages, from @va on, one huge page entry of @mm's page tables
+ * maps to the frames from @page's on, all of them in @folio (and writable
+ * if @write): 0 when @va is not mapped by such an entry.
+ *
+ * The tables are read without the mmap lock, as GUP-fast and KVM read
+ * them: with interrupts off they cannot be freed under the walk (their
+ * freeing waits for an IPI or an RCU-sched grace period), and each entry
+ * is read once.  What was read is a snapshot, as GUP's is; @folio, pinned
+ * by the caller, cannot be freed, split or migrated, so its frames stay
+ * what the device is given.
+ */
+static unsigned long vpt_leaf_pages(struct mm_struct *mm, unsigned long va,
+				    struct page *page,
+				    struct folio *folio, bool write)
+{
+	unsigned long flags, leaf_pfn = 0, size = 0, off;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, va));
+	if (!pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, va));
+	if (!p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, va));
+	if (!pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		if (!write || pud_write(pud)) {
+			leaf_pfn = pud_pfn(pud);
+			size = PUD_SIZE;
+		}
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, va));
+	if (pmd_present(pmd) && pmd_leaf(pmd) && (!write || pmd_write(pmd))) {
+		leaf_pfn = pmd_pfn(pmd);
+		size = PMD_SIZE;
+	}
+out:
+	local_irq_restore(flags);
+
+	if (!size)
+		return 0;
+	off = va & (size - 1);
+	if (leaf_pfn + (off >> PAGE_SHIFT) != page_to_pfn(page) ||
+	    leaf_pfn < folio_pfn(folio) ||
+	    leaf_pfn + (size >> PAGE_SHIFT) >
+	    folio_pfn(folio) + folio_nr_pages(folio))
+		return 0;
+	return (size - off) >> PAGE_SHIFT;
+}
+
+/*
+ * Pin, from @va on, at most @left pages that one huge page entry maps
+ * (see the top of the file) and record them in @r.  Returns how many;
+ * 0 when @va is not in such an entry, or a step failed, with nothing left
+ * pinned: the caller then pins with GUP, which reports what failed.
+ * *@large says whether the page at @va is part of a large folio.
+ * -ENOMEM when @r cannot grow.
+ */
+static long vpt_pin_leaf(struct vpt_pin_runs *r, unsigned long va,
+			 unsigned long left, unsigned int gup_flags,
+			 bool *large)
+{
+	struct folio *folio;
+	struct page *page;
+	unsigned long n;
+	int ret;
+
+	*large = false;
+	if (pin_user_pages_fast(va, 1, gup_flags, &page) != 1)
+		return 0;
+	folio = page_folio(page);
+	*large = folio_test_large(folio);
+	n = *large ? vpt_leaf_pages(current->mm, va, page, folio,
+				    gup_flags & FOLL_WRITE) : 0;
+	n = min(n, left);
+	if (!n || (n > 1 && vpt_folio_add_pins(folio, n - 1))) {
+		unpin_user_page(page);
+		return 0;
+	}
+	ret = vpt_pin_runs_append(r, page_to_pfn(page), n);
+	if (ret) {
+		unpin_user_page_range_dirty_lock(page, n, false);
+		return ret;
+	}
+	return n;
 }
 
 /*
@@ -232,35 +354,61 @@ int vpt_dma_pin(struct vpt_dma *dma, unsigned long vaddr)
 				     VPT_RUNS_MIN, VPT_RUNS_FIRST_MAX),
 	};
 	unsigned int gup_flags = FOLL_LONGTERM;
-	unsigned long done = 0, batch;
+	unsigned long done = 0, left, va;
+	bool large;
 	int ret = 0;
 	long n;
 
 	if (dma->prot & IOMMU_WRITE)
 		gup_flags |= FOLL_WRITE;
 
-	batch = min_t(unsigned long, npages, VPT_PIN_BATCH);
-	if (batch > ARRAY_SIZE(stack)) {
-		pages = kvmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
-		if (!pages)
-			return -ENOMEM;
-	}
-
 	r.runs = &r.one;
 	while (done < npages) {
-		n = min_t(unsigned long, npages - done, batch);
-		n = pin_user_pages_fast(vaddr + (done << PAGE_SHIFT), n,
-					gup_flags, pages);
-		if (n <= 0) {
-			ret = n ? n : -EFAULT;
-			pr_debug("map: pinning vaddr 0x%lx failed: %d\n",
-				 vaddr + (done << PAGE_SHIFT), ret);
-			trace_vpt_reject(dma->iova, dma->size, VPT_REJECT_PIN, ret);
+		va = vaddr + (done << PAGE_SHIFT);
+		left = npages - done;
+		n = 0;
+		large = false;
+		if (VPT_PIN_BY_LEAF && left >= VPT_PIN_LEAF_MIN)
+			n = vpt_pin_leaf(&r, va, left, gup_flags, &large);
+		if (n < 0) {
+			ret = n;
 			goto err_unpin;
 		}
-		ret = vpt_pin_runs_add(&r, pages, n);
-		if (ret)
-			goto err_unpin;
+		if (!n) {
+			/*
+			 * GUP a batch; only up to the next 2 MiB when this is
+			 * a huge page mapped by PTEs, so that the next one can
+			 * be pinned by its entry.  The array is allocated on
+			 * first use: a mapping of huge pages may need none.
+			 */
+			n = min_t(unsigned long, left, VPT_PIN_BATCH);
+			if (large)
+				n = min(n, (long)((PMD_SIZE - (va & ~PMD_MASK)) >>
+						  PAGE_SHIFT));
+			if (n > ARRAY_SIZE(stack) && pages == stack) {
+				pages = kvmalloc_array(min_t(unsigned long, left,
+							     VPT_PIN_BATCH),
+						       sizeof(*pages),
+						       GFP_KERNEL);
+				if (!pages) {
+					pages = stack;
+					ret = -ENOMEM;
+					goto err_unpin;
+				}
+			}
+			n = pin_user_pages_fast(va, n, gup_flags, pages);
+			if (n <= 0) {
+				ret = n ? n : -EFAULT;
+				pr_debug("map: pinning vaddr 0x%lx failed: %d\n",
+					 va, ret);
+				trace_vpt_reject(dma->iova, dma->size,
+						 VPT_REJECT_PIN, ret);
+				goto err_unpin;
+			}
+			ret = vpt_pin_runs_add(&r, pages, n);
+			if (ret)
+				goto err_unpin;
+		}
 		done += n;
 		cond_resched();
 	}

@@ -1442,55 +1442,6 @@ TEST_F(dma, edu_dma_round_trip)
 	EXPECT_EQ(0, memcmp(src, dst, EDU_DMA_LEN));
 }
 
-/*
- * A mapping is given to the IOMMU as runs of physically contiguous pages,
- * found in what GUP returned.  Back 4 MiB with THP, then replace one page
- * inside the first huge page (MADV_DONTNEED splits its PMD; the write
- * faults in a new 4 KiB page while the rest of the folio stays mapped):
- * the device must read, through the one mapping, what the CPU sees at
- * that page and at its neighbours, not the folio's old page.
- */
-TEST_F(dma, edu_dma_through_thp_with_a_replaced_page_reads_each_page)
-{
-	const unsigned long huge = 2UL << 20, len = 2 * huge;
-	const unsigned long pages[] = { 0, 255, 256, 257, 511, 512, 1023 };
-	const uint64_t iova = 0x1000000ULL;
-	uint8_t *base, *thp, *dst = self->buf;
-	unsigned int i;
-
-	base = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, base);
-	thp = (uint8_t *)(((uintptr_t)base + huge - 1) & ~(huge - 1));
-	/* Without THP the pages are 4 KiB ones: still a valid check. */
-	madvise(thp, len, MADV_HUGEPAGE);
-	for (i = 0; i < len / PAGE; i++)
-		memset(thp + i * PAGE, (uint8_t)(i * 3 + 1), PAGE);
-	ASSERT_EQ(0, madvise(thp + 256 * PAGE, PAGE, MADV_DONTNEED));
-	memset(thp + 256 * PAGE, 0xa5, PAGE);
-
-	ASSERT_EQ(0, vpt_map(self->c, iova, thp, len, RW));
-	ASSERT_EQ(0, vpt_map(self->c, IOVA_B, dst, PAGE,
-			     VFIO_DMA_MAP_FLAG_WRITE));
-	ASSERT_EQ(0, edu_enable(self->d.device));
-	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		memset(dst, 0, EDU_DMA_LEN);
-		ASSERT_EQ(0, vpt_edu_dma(self->d.device,
-					 iova + pages[i] * PAGE, EDU_BUF,
-					 EDU_DMA_LEN, false));
-		ASSERT_EQ(0, vpt_edu_dma(self->d.device, EDU_BUF, IOVA_B,
-					 EDU_DMA_LEN, true));
-		EXPECT_EQ(0, memcmp(thp + pages[i] * PAGE, dst, EDU_DMA_LEN))
-			TH_LOG("page %lu read wrong through the IOMMU",
-			       pages[i]);
-	}
-	ASSERT_EQ(0, vpt_unmap(self->c, iova, len, 0, NULL));
-	ASSERT_EQ(0, vpt_unmap(self->c, IOVA_B, PAGE, 0, NULL));
-	EXPECT_EQ(self->pins, vpt_pins_now());
-	EXPECT_EQ(self->lck, vmlck_kb());
-	munmap(base, len + huge);
-}
-
 TEST_F(dma, edu_dma_to_unmapped_iova_moves_nothing)
 {
 	uint8_t *src = self->buf, *dst = self->buf + 2 * PAGE;
