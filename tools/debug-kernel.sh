@@ -36,7 +36,9 @@ log() { echo "debug-kernel: $*" >&2; }
 # 3: ACPI PCI hotplug, which is what QEMU's q35 offers its root ports.
 # 4: any Debian source (7.x); KUnit; no iommufd (as Debian's); fewer drivers.
 # 5: SR-IOV and igb built in, for the SR-IOV run (run.sh --sriov).
-REV=5
+# 6: DEBUG_VM, for the pin and refcount checks vpt's huge-page pinning
+#    relies on (folio_add_pins(), unpin).
+REV=6
 
 # The kernel's suite, from the matrix deps.sh resolves kernels through
 # (KERNELS="NAME:SUITE ..."), and that suite's private apt view, which
@@ -141,8 +143,9 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 	# kernels charge pages), virtio.  VFIO with its group and container API as modules,
 	# and, as in Debian's 7.x, no iommufd (with it, VFIO could be built
 	# without /dev/vfio/vfio, or iommufd could provide it).  Debugging:
-	# KASAN, UBSAN, lockdep, kmemleak, debug objects, KUnit, fault
-	# injection with its debugfs and fail-nth.
+	# KASAN, UBSAN, lockdep, kmemleak, debug objects, DEBUG_VM (page
+	# refcount and pin sanity), KUnit, fault injection with its debugfs
+	# and fail-nth.
 	# Left out, to keep the build short: graphics, sound, USB, wireless,
 	# netfilter, wired NICs, ATA, MD and network filesystems, which the
 	# VM has no use for; no debug info.
@@ -163,7 +166,7 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		-d DEBUG_INFO_DWARF4 -d DEBUG_INFO_DWARF5 -d DEBUG_INFO_BTF \
 		-e KASAN -e KASAN_GENERIC -e KASAN_INLINE \
 		-e UBSAN -e UBSAN_BOUNDS -e UBSAN_SHIFT \
-		-e PROVE_LOCKING -e DEBUG_ATOMIC_SLEEP -e DEBUG_LIST \
+		-e PROVE_LOCKING -e DEBUG_ATOMIC_SLEEP -e DEBUG_LIST -e DEBUG_VM \
 		-e DEBUG_KMEMLEAK -d DEBUG_KMEMLEAK_DEFAULT_OFF \
 		-e DEBUG_OBJECTS -e DEBUG_OBJECTS_FREE -e DEBUG_OBJECTS_TIMERS \
 		-e DEBUG_OBJECTS_WORK -e DEBUG_OBJECTS_RCU_HEAD \
@@ -182,7 +185,7 @@ if [ "$(cat "$D/done" 2>/dev/null)" != "$REV" ]; then
 		 FAULT_INJECTION_DEBUG_FS=y INTEL_IOMMU=y IRQ_REMAP=y \
 		 HOTPLUG_PCI_ACPI=y HOTPLUG_PCI_PCIE=y HUGETLBFS=y \
 		 TRANSPARENT_HUGEPAGE=y USERFAULTFD=y VFIO=m VFIO_PCI=m \
-		 PCI_IOV=y IGB=y DEBUG_INFO_NONE=y; do
+		 PCI_IOV=y IGB=y DEBUG_INFO_NONE=y DEBUG_VM=y; do
 		grep -qx "CONFIG_$c" "$TREE/.config" ||
 			{ log "CONFIG_$c did not stick in $TREE/.config"; exit 1; }
 	done

@@ -299,10 +299,12 @@ static inline bool vpt_page_is_nth(const struct page *first, unsigned long k,
  * folio_add_pins() (6.14) adds pins to a folio already pinned, which lets
  * vpt pin a huge page mapped by one page table entry with a single GUP of
  * its first page (vpt_iommu_pin.c).  Without it every page goes through
- * GUP.  The entries are read with one load each, which needs a 64-bit
- * kernel.  VPT_HAVE_FOLIO_ADD_PINS comes from the Kbuild probe for it.
+ * GUP.  The page table walk is x86-64's (one load per entry, tables
+ * freed only after an IPI or RCU, pXd_access_permitted()): elsewhere too
+ * every page goes through GUP.  VPT_HAVE_FOLIO_ADD_PINS comes from the
+ * Kbuild probe for it.
  */
-#if defined(VPT_HAVE_FOLIO_ADD_PINS) && defined(CONFIG_64BIT)
+#if defined(VPT_HAVE_FOLIO_ADD_PINS) && defined(CONFIG_X86_64)
 #define VPT_PIN_BY_LEAF	true
 
 static inline int vpt_folio_add_pins(struct folio *folio, unsigned int pins)

@@ -228,7 +228,10 @@ static int vpt_pin_runs_add(struct vpt_pin_runs *r, struct page **pages,
  * The tables are read without the mmap lock, as GUP-fast and KVM read
  * them: with interrupts off they cannot be freed under the walk (their
  * freeing waits for an IPI or an RCU-sched grace period), and each entry
- * is read once.  What was read is a snapshot, as GUP's is; @folio, pinned
+ * is read once.  An entry counts as GUP-fast counts it: present, user,
+ * and writable if @write (pXd_access_permitted(), which also turns away
+ * PROT_NONE and NUMA-hinting entries and ones being split or migrated).
+ * What was read is a snapshot, as GUP's is; @folio, pinned
  * by the caller, cannot be freed, split or migrated, so its frames stay
  * what the device is given.
  */
@@ -253,14 +256,14 @@ static unsigned long vpt_leaf_pages(struct mm_struct *mm, unsigned long va,
 	if (!pud_present(pud))
 		goto out;
 	if (pud_leaf(pud)) {
-		if (!write || pud_write(pud)) {
+		if (pud_access_permitted(pud, write)) {
 			leaf_pfn = pud_pfn(pud);
 			size = PUD_SIZE;
 		}
 		goto out;
 	}
 	pmd = READ_ONCE(*pmd_offset(&pud, va));
-	if (pmd_present(pmd) && pmd_leaf(pmd) && (!write || pmd_write(pmd))) {
+	if (pmd_leaf(pmd) && pmd_access_permitted(pmd, write)) {
 		leaf_pfn = pmd_pfn(pmd);
 		size = PMD_SIZE;
 	}
